@@ -1,0 +1,7 @@
+"""``python -m qmix_tut`` is the same as the ``qmix-tut`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,147 @@
+"""Agent networks: one network shared by all agents, fed the agent's own view.
+
+Each agent's input is its observation, optionally followed by the one-hot of its
+previous action and the one-hot of its id (so one shared network can still behave
+differently per agent). Both agents take whole sequences ``[batch, time, input_dim]``:
+the recurrent one unrolls its GRU/LSTM over time in one fused call, which is what makes
+learning over whole episodes fast.
+
+>>> import torch
+>>> agent = RNNAgent(input_dim=10, n_actions=5)
+>>> q, h = agent(torch.zeros(4, 7, 10))          # 4 sequences of 7 steps
+>>> q.shape, h.shape
+(torch.Size([4, 7, 5]), torch.Size([1, 4, 64]))
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+def agent_input_dim(
+    obs_dim: int, n_actions: int, n_agents: int, last_action: bool = True, agent_id: bool = True
+) -> int:
+    """Size of one agent's input vector: observation [+ last action one-hot] [+ id one-hot]."""
+    return obs_dim + (n_actions if last_action else 0) + (n_agents if agent_id else 0)
+
+
+def build_inputs(
+    obs: torch.Tensor,
+    last_actions: torch.Tensor | None = None,
+    n_actions: int | None = None,
+    agent_id: bool = True,
+) -> torch.Tensor:
+    """Concatenate each agent's observation, last-action one-hot and id one-hot.
+
+    obs: ``[..., n_agents, obs_dim]``. last_actions: ``[..., n_agents]`` integer actions,
+    with -1 meaning "no previous action" (the first step), or None to leave them out.
+    Returns ``[..., n_agents, input_dim]``.
+
+    >>> x = build_inputs(torch.zeros(2, 3, 4), torch.tensor([[0, 1, -1], [2, 2, 2]]), 3)
+    >>> x.shape
+    torch.Size([2, 3, 10])
+    """
+    if obs.dim() < 2:
+        raise ValueError(f"obs must be [..., n_agents, obs_dim], got shape {tuple(obs.shape)}")
+    n_agents = obs.shape[-2]
+    parts = [obs]
+    if last_actions is not None:
+        if n_actions is None:
+            raise ValueError("n_actions is needed to one-hot the last actions")
+        if last_actions.shape != obs.shape[:-1]:
+            raise ValueError(
+                f"last_actions must have shape {tuple(obs.shape[:-1])}, got {tuple(last_actions.shape)}"
+            )
+        # -1 (no previous action) maps to an all-zero one-hot.
+        one_hot = F.one_hot((last_actions + 1).long(), n_actions + 1)[..., 1:]
+        parts.append(one_hot.to(obs.dtype))
+    if agent_id:
+        ids = torch.eye(n_agents, dtype=obs.dtype, device=obs.device)
+        parts.append(ids.expand(*obs.shape[:-1], n_agents))
+    return torch.cat(parts, dim=-1)
+
+
+class MLPAgent(nn.Module):
+    """A feed-forward agent: Linear-ReLU-Linear-ReLU-Linear to one Q-value per action.
+
+    It has no memory; ``hidden`` is accepted and returned as None so that it can be used
+    wherever a recurrent agent can.
+    """
+
+    recurrent = False
+
+    def __init__(self, input_dim: int, n_actions: int, hidden_dim: int = 64) -> None:
+        super().__init__()
+        self.input_dim, self.n_actions, self.hidden_dim = input_dim, n_actions, hidden_dim
+        self.fc1 = nn.Linear(input_dim, hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, hidden_dim)
+        self.fc3 = nn.Linear(hidden_dim, n_actions)
+
+    def init_hidden(self, batch_size: int) -> None:
+        return None
+
+    def forward(self, inputs: torch.Tensor, hidden: Hidden = None) -> tuple[torch.Tensor, None]:
+        _check_last_dim(inputs, self.input_dim, "inputs")
+        x = F.relu(self.fc1(inputs))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x), None
+
+
+class RNNAgent(nn.Module):
+    """DRQN agent (Hausknecht & Stone 2015): Linear-ReLU, a GRU (or LSTM), Linear to Q.
+
+    ``forward(inputs[B, T, input_dim], hidden)`` unrolls over all T steps in one fused
+    call and returns ``(q[B, T, n_actions], hidden)``. ``hidden`` is ``[1, B, hidden_dim]``
+    (a pair of them for the LSTM); None means zeros, the start of an episode.
+    """
+
+    recurrent = True
+
+    def __init__(
+        self, input_dim: int, n_actions: int, hidden_dim: int = 64, cell: str = "gru"
+    ) -> None:
+        super().__init__()
+        if cell not in ("gru", "lstm"):
+            raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
+        self.input_dim, self.n_actions, self.hidden_dim, self.cell = (
+            input_dim,
+            n_actions,
+            hidden_dim,
+            cell,
+        )
+        self.fc1 = nn.Linear(input_dim, hidden_dim)
+        rnn_class = nn.GRU if cell == "gru" else nn.LSTM
+        self.rnn = rnn_class(hidden_dim, hidden_dim, batch_first=True)
+        self.fc2 = nn.Linear(hidden_dim, n_actions)
+
+    def init_hidden(self, batch_size: int) -> Hidden:
+        h = self.fc1.weight.new_zeros(1, batch_size, self.hidden_dim)
+        return (h, h.clone()) if self.cell == "lstm" else h
+
+    def forward(self, inputs: torch.Tensor, hidden: Hidden = None) -> tuple[torch.Tensor, Hidden]:
+        _check_last_dim(inputs, self.input_dim, "inputs")
+        if inputs.dim() != 3:
+            raise ValueError(
+                f"RNNAgent expects inputs [batch, time, {self.input_dim}], got {tuple(inputs.shape)}"
+            )
+        x = F.relu(self.fc1(inputs))
+        x, hidden = self.rnn(x, hidden)
+        return self.fc2(x), hidden
+
+
+def make_agent(kind: str, input_dim: int, n_actions: int, hidden_dim: int = 64, cell: str = "gru"):
+    """Build ``"mlp"`` or ``"rnn"`` agent by name."""
+    if kind == "mlp":
+        return MLPAgent(input_dim, n_actions, hidden_dim)
+    if kind == "rnn":
+        return RNNAgent(input_dim, n_actions, hidden_dim, cell)
+    raise ValueError(f"agent must be 'mlp' or 'rnn', got {kind!r}")
+
+
+def _check_last_dim(x: torch.Tensor, expected: int, name: str) -> None:
+    if x.shape[-1] != expected:
+        raise ValueError(f"{name} last dimension must be {expected}, got shape {tuple(x.shape)}")

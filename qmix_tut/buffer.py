@@ -1,0 +1,127 @@
+"""Episode replay: whole episodes in preallocated tensors, padded to the time limit.
+
+A recurrent agent must see an episode from its start to rebuild its hidden state, so the
+buffer stores and samples whole episodes. Shorter episodes are padded; ``mask`` marks the
+real transitions.
+
+Layout for capacity C, time limit T, n agents, A actions (step t runs from 0 to T-1; the
+observation arrays have one more entry, the observation after the last action):
+
+==========  ====================  =======================================
+field       shape                 meaning
+==========  ====================  =======================================
+obs         [C, T+1, n, obs_dim]  each agent's observation
+state       [C, T+1, state_dim]   global state (for the mixer only)
+avail       [C, T+1, n, A]        1 where an action is available
+actions     [C, T, n]             actions taken (int64)
+reward      [C, T]                team reward
+terminated  [C, T]                1 on a step that truly ended the task
+mask        [C, T]                1 on a real (not padded) step
+==========  ====================  =======================================
+
+>>> buf = EpisodeBuffer(100, episode_limit=2, n_agents=2, obs_dim=3, state_dim=3, n_actions=2)
+>>> buf.memory_bytes() > 0, len(buf)
+(True, 0)
+"""
+
+from __future__ import annotations
+
+import torch
+
+FIELDS = ("obs", "state", "avail", "actions", "reward", "terminated", "mask")
+
+
+class EpisodeBuffer:
+    """A ring buffer of whole episodes with uniform sampling."""
+
+    def __init__(
+        self,
+        capacity: int,
+        episode_limit: int,
+        n_agents: int,
+        obs_dim: int,
+        state_dim: int,
+        n_actions: int,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        if capacity < 1 or episode_limit < 1:
+            raise ValueError(
+                f"capacity and episode_limit must be >= 1, got {capacity}, {episode_limit}"
+            )
+        self.capacity, self.episode_limit = capacity, episode_limit
+        c, t, n = capacity, episode_limit, n_agents
+        f32 = dict(dtype=torch.float32, device=device)
+        self.data: dict[str, torch.Tensor] = {
+            "obs": torch.zeros(c, t + 1, n, obs_dim, **f32),
+            "state": torch.zeros(c, t + 1, state_dim, **f32),
+            "avail": torch.ones(c, t + 1, n, n_actions, **f32),
+            "actions": torch.zeros(c, t, n, dtype=torch.int64, device=device),
+            "reward": torch.zeros(c, t, **f32),
+            "terminated": torch.zeros(c, t, **f32),
+            "mask": torch.zeros(c, t, **f32),
+        }
+        self.lengths = torch.zeros(c, dtype=torch.int64, device=device)
+        self.position = 0  # next slot to write
+        self.size = 0  # slots filled so far
+
+    def __len__(self) -> int:
+        return self.size
+
+    def insert(self, episodes: dict[str, torch.Tensor]) -> None:
+        """Add a batch of E episodes, each field shaped like the buffer's with C -> E."""
+        missing = [k for k in FIELDS if k not in episodes]
+        if missing:
+            raise ValueError(f"episodes are missing field(s): {', '.join(missing)}")
+        e = episodes["mask"].shape[0]
+        for key in FIELDS:
+            expected = (e, *self.data[key].shape[1:])
+            if tuple(episodes[key].shape) != expected:
+                raise ValueError(
+                    f"episodes[{key!r}] must have shape {expected}, got {tuple(episodes[key].shape)}"
+                )
+        slots = (self.position + torch.arange(e)) % self.capacity
+        for key in FIELDS:
+            self.data[key][slots] = episodes[key].to(self.data[key].device, self.data[key].dtype)
+        self.lengths[slots] = episodes["mask"].sum(1).long().to(self.lengths.device)
+        self.position = (self.position + e) % self.capacity
+        self.size = min(self.size + e, self.capacity)
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> dict:
+        """Uniformly sample episodes, cut to the longest one in the sample."""
+        if self.size < batch_size:
+            raise ValueError(f"cannot sample {batch_size} episodes from a buffer holding {self.size}")
+        idx = torch.randint(self.size, (batch_size,), generator=generator)
+        t = int(self.lengths[idx].max())
+        batch = {}
+        for key, value in self.data.items():
+            steps = t + 1 if key in ("obs", "state", "avail") else t
+            batch[key] = value[idx, :steps]
+        return batch
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the preallocated tensors."""
+        total = sum(v.element_size() * v.nelement() for v in self.data.values())
+        return total + self.lengths.element_size() * self.lengths.nelement()
+
+    def state_dict(self) -> dict:
+        n = self.size
+        return {
+            "data": {k: v[:n].clone() for k, v in self.data.items()},
+            "lengths": self.lengths[:n].clone(),
+            "position": self.position,
+            "size": self.size,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        n = int(state["size"])
+        if n > self.capacity:
+            raise ValueError(f"buffer state holds {n} episodes but capacity is {self.capacity}")
+        for key, value in state["data"].items():
+            if tuple(value.shape[1:]) != tuple(self.data[key].shape[1:]):
+                raise ValueError(
+                    f"buffer field {key!r} has shape {tuple(value.shape)}, expected "
+                    f"[{n}, {', '.join(map(str, self.data[key].shape[1:]))}]"
+                )
+            self.data[key][:n] = value
+        self.lengths[:n] = state["lengths"]
+        self.position, self.size = int(state["position"]), n

@@ -1,0 +1,185 @@
+"""Mixers: turn the chosen agents' Q-values into one joint value Q_tot.
+
+Every mixer maps ``agent_qs[..., n_agents]`` (and the global state ``states[...,
+state_dim]`` where it uses one) to ``q_tot[..., 1]``. IQL has no mixer; VDN sums;
+QMIX mixes with a monotonic network whose weights come from hypernetworks of the state.
+
+>>> import torch
+>>> mixer = QMixer(n_agents=3, state_dim=5, embed_dim=8)
+>>> mixer(torch.randn(32, 10, 3), torch.randn(32, 10, 5)).shape
+torch.Size([32, 10, 1])
+
+Parameter names follow the original reference implementation (``hyper_w_1``,
+``hyper_b_1``, ``hyper_w_final``, ``V``) so weights can be moved between the two.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def check_mixer_inputs(
+    agent_qs: torch.Tensor, states: torch.Tensor | None, n_agents: int, state_dim: int | None
+) -> None:
+    """Raise ValueError naming the shapes seen and expected."""
+    if agent_qs.dim() < 1 or agent_qs.shape[-1] != n_agents:
+        raise ValueError(
+            f"agent_qs must be [..., n_agents={n_agents}], got shape {tuple(agent_qs.shape)}"
+        )
+    if state_dim is None:
+        return
+    if states is None:
+        raise ValueError(f"this mixer needs states [..., state_dim={state_dim}], got None")
+    expected = (*agent_qs.shape[:-1], state_dim)
+    if tuple(states.shape) != expected:
+        raise ValueError(f"states must have shape {expected}, got {tuple(states.shape)}")
+
+
+class VDNMixer(nn.Module):
+    """VDN (Sunehag et al. 2018): Q_tot = sum over agents of Q_a. No parameters."""
+
+    def __init__(self, n_agents: int | None = None) -> None:
+        super().__init__()
+        self.n_agents = n_agents
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        if self.n_agents is not None:
+            check_mixer_inputs(agent_qs, None, self.n_agents, None)
+        return agent_qs.sum(dim=-1, keepdim=True)
+
+
+class VDNSMixer(nn.Module):
+    """VDN-S (QMIX paper ablation): the VDN sum plus a state-dependent bias V(s)."""
+
+    def __init__(self, n_agents: int, state_dim: int, embed_dim: int = 32) -> None:
+        super().__init__()
+        self.n_agents, self.state_dim = n_agents, state_dim
+        self.V = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
+        return agent_qs.sum(dim=-1, keepdim=True) + self.V(states)
+
+
+def _hypernet(state_dim: int, out_dim: int, layers: int, embed: int) -> nn.Module:
+    if layers == 1:
+        return nn.Linear(state_dim, out_dim)
+    return nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, out_dim))
+
+
+class QMixer(nn.Module):
+    """QMIX (Rashid et al. 2018): a monotonic mixing network conditioned on the state.
+
+    q_tot = |W_2(s)|^T ELU(|W_1(s)|^T q + b_1(s)) + V(s). The weights pass through abs,
+    so dq_tot/dq_a >= 0 for every agent; the biases are free, since they do not affect
+    monotonicity.
+    """
+
+    def __init__(
+        self,
+        n_agents: int,
+        state_dim: int,
+        embed_dim: int = 32,
+        hypernet_layers: int = 2,
+        hypernet_embed: int = 64,
+    ) -> None:
+        super().__init__()
+        if hypernet_layers not in (1, 2):
+            raise ValueError(f"hypernet_layers must be 1 or 2, got {hypernet_layers}")
+        self.n_agents, self.state_dim, self.embed_dim = n_agents, state_dim, embed_dim
+        self.hyper_w_1 = _hypernet(state_dim, n_agents * embed_dim, hypernet_layers, hypernet_embed)
+        self.hyper_w_final = _hypernet(state_dim, embed_dim, hypernet_layers, hypernet_embed)
+        self.hyper_b_1 = nn.Linear(state_dim, embed_dim)
+        self.V = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
+
+    def mixing_weights(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The state's mixing network: w1 [..., n, e], b1 [..., 1, e], w2 [..., e, 1], v [..., 1, 1]."""
+        lead = states.shape[:-1]
+        return {
+            "w1": torch.abs(self.hyper_w_1(states)).view(*lead, self.n_agents, self.embed_dim),
+            "b1": self.hyper_b_1(states).view(*lead, 1, self.embed_dim),
+            "w2": torch.abs(self.hyper_w_final(states)).view(*lead, self.embed_dim, 1),
+            "v": self.V(states).view(*lead, 1, 1),
+        }
+
+    def activation(self, x: torch.Tensor) -> torch.Tensor:
+        return F.elu(x)
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
+        p = self.mixing_weights(states)
+        hidden = self.activation(agent_qs.unsqueeze(-2) @ p["w1"] + p["b1"])  # [..., 1, e]
+        return (hidden @ p["w2"] + p["v"]).squeeze(-1)  # [..., 1]
+
+
+class LinearMixer(nn.Module):
+    """QMIX-Lin (QMIX paper ablation): no hidden layer, so Q_tot is linear in the agents' Qs.
+
+    q_tot = sum_a |w_a(s)| q_a + V(s): state-dependent non-negative weights and bias.
+    """
+
+    def __init__(
+        self, n_agents: int, state_dim: int, hypernet_layers: int = 2, hypernet_embed: int = 64
+    ) -> None:
+        super().__init__()
+        if hypernet_layers not in (1, 2):
+            raise ValueError(f"hypernet_layers must be 1 or 2, got {hypernet_layers}")
+        self.n_agents, self.state_dim = n_agents, state_dim
+        self.hyper_w_1 = _hypernet(state_dim, n_agents, hypernet_layers, hypernet_embed)
+        self.V = nn.Sequential(
+            nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, 1)
+        )
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
+        w = torch.abs(self.hyper_w_1(states))
+        return (agent_qs * w).sum(dim=-1, keepdim=True) + self.V(states)
+
+
+class QMixerNoState(nn.Module):
+    """QMIX-NS (QMIX paper ablation): the same monotonic network, weights not from the state.
+
+    The mixing weights and biases are plain learned parameters; ``states`` is ignored.
+    """
+
+    def __init__(self, n_agents: int, state_dim: int | None = None, embed_dim: int = 32) -> None:
+        super().__init__()
+        self.n_agents, self.embed_dim = n_agents, embed_dim
+        self.w_1 = nn.Parameter(torch.rand(n_agents, embed_dim) / n_agents**0.5)
+        self.b_1 = nn.Parameter(torch.zeros(embed_dim))
+        self.w_final = nn.Parameter(torch.rand(embed_dim, 1) / embed_dim**0.5)
+        self.v = nn.Parameter(torch.zeros(1))
+
+    def forward(self, agent_qs: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        check_mixer_inputs(agent_qs, None, self.n_agents, None)
+        hidden = F.elu(agent_qs @ torch.abs(self.w_1) + self.b_1)
+        return hidden @ torch.abs(self.w_final) + self.v
+
+
+MIXERS = ("iql", "vdn", "vdn_s", "qmix", "qmix_ns", "qmix_lin")
+
+
+def make_mixer(
+    algo: str,
+    n_agents: int,
+    state_dim: int,
+    embed_dim: int = 32,
+    hypernet_layers: int = 2,
+    hypernet_embed: int = 64,
+) -> nn.Module | None:
+    """The mixer for an algorithm name; None for IQL (each agent learns on its own)."""
+    if algo == "iql":
+        return None
+    if algo == "vdn":
+        return VDNMixer(n_agents)
+    if algo == "vdn_s":
+        return VDNSMixer(n_agents, state_dim, embed_dim)
+    if algo == "qmix":
+        return QMixer(n_agents, state_dim, embed_dim, hypernet_layers, hypernet_embed)
+    if algo == "qmix_ns":
+        return QMixerNoState(n_agents, state_dim, embed_dim)
+    if algo == "qmix_lin":
+        return LinearMixer(n_agents, state_dim, hypernet_layers, hypernet_embed)
+    raise ValueError(f"unknown algorithm {algo!r}; choose one of {', '.join(MIXERS)}")
