@@ -49,7 +49,9 @@ def report(results: dict) -> None:
         print(f"  greedy returns: {returns.astype(int).tolist()}")
         print(f"  seeds earning 8: {int((returns == 8).sum())}/{len(returns)}, "
               f"earning 7: {int((returns == 7).sum())}/{len(returns)}")  # fmt: skip
-        print(f"  seconds per run: median {np.median(r['seconds']):.1f}, max {max(r['seconds']):.1f}")
+        print(
+            f"  seconds per run: median {np.median(r['seconds']):.1f}, max {max(r['seconds']):.1f}"
+        )
         paper = PAPER_TWO_STEP.get(algo)
         for key, table in r["median_tables"].items():
             table = np.array(table)

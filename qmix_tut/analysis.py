@@ -124,7 +124,9 @@ def mixer_gradients(mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tens
     return grad
 
 
-def is_monotonic(mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tensor, tol: float = 0.0) -> bool:
+def is_monotonic(
+    mixer: nn.Module, agent_qs: torch.Tensor, states: torch.Tensor, tol: float = 0.0
+) -> bool:
     """True when dQ_tot/dQ_a >= -tol for every agent at every given point."""
     return bool((mixer_gradients(mixer, agent_qs, states) >= -tol).all())
 

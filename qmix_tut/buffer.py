@@ -89,7 +89,9 @@ class EpisodeBuffer:
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> dict:
         """Uniformly sample episodes, cut to the longest one in the sample."""
         if self.size < batch_size:
-            raise ValueError(f"cannot sample {batch_size} episodes from a buffer holding {self.size}")
+            raise ValueError(
+                f"cannot sample {batch_size} episodes from a buffer holding {self.size}"
+            )
         idx = torch.randint(self.size, (batch_size,), generator=generator)
         t = int(self.lengths[idx].max())
         batch = {}

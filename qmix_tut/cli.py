@@ -42,7 +42,9 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def format_table(table: np.ndarray, names: tuple[str, ...] = ("A", "B", "C", "D", "E")) -> list[str]:
+def format_table(
+    table: np.ndarray, names: tuple[str, ...] = ("A", "B", "C", "D", "E")
+) -> list[str]:
     rows = []
     a = table.shape[1]
     header = "      " + "".join(f"{names[j] if j < len(names) else j:>8}" for j in range(a))
@@ -53,7 +55,9 @@ def format_table(table: np.ndarray, names: tuple[str, ...] = ("A", "B", "C", "D"
     return rows
 
 
-def print_tables_side_by_side(ours: dict[str, np.ndarray], paper: dict[str, np.ndarray] | None, title: str) -> None:
+def print_tables_side_by_side(
+    ours: dict[str, np.ndarray], paper: dict[str, np.ndarray] | None, title: str
+) -> None:
     print(title)
     for key, table in ours.items():
         if table.ndim != 2:
@@ -92,7 +96,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         tables = q_tot_tables(result)
         print_tables_side_by_side(
-            tables, PAPER_TWO_STEP[algo], f"\n{algo.upper()}: learned Q_tot beside the paper's Table 1"
+            tables,
+            PAPER_TWO_STEP[algo],
+            f"\n{algo.upper()}: learned Q_tot beside the paper's Table 1",
         )
         print(
             f"  greedy return: {result.final_eval_return:.0f} (optimal 8)   trained in {seconds:.1f} s\n"
@@ -136,7 +142,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             config = Config.preset(args.preset, **overrides)
         except ValueError as err:
             raise CliError(f"argument --set/--preset: {err}") from None
-        out = Path(args.out) if args.out else Path("runs") / f"{config.env.replace(':', '_')}-{config.algo}-s{config.seed}"
+        out = (
+            Path(args.out)
+            if args.out
+            else Path("runs") / f"{config.env.replace(':', '_')}-{config.algo}-s{config.seed}"
+        )
         if (out / "checkpoint.pt").exists() and not args.overwrite:
             raise CliError(
                 f"argument --out: {out} already holds a run; use --resume {out} to continue it "
@@ -157,7 +167,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _write_learning_curve(result, out: Path) -> None:
     from .plotting import learning_curve_figure
 
-    fig = learning_curve_figure(result.history, title=f"{result.config.algo} on {result.config.env}")
+    fig = learning_curve_figure(
+        result.history, title=f"{result.config.algo} on {result.config.env}"
+    )
     fig.savefig(out / "learning_curve.png", dpi=120, bbox_inches="tight")
 
 
@@ -177,7 +189,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         envs = [make(cfg.env, **cfg.env_kwargs, **render_mode)]
     except (TypeError, ValueError) as err:
         raise CliError(f"argument --render: {err}") from None
-    runner = EpisodeRunner(envs, agent, cfg.last_action_input, cfg.agent_id_input, torch.Generator())
+    runner = EpisodeRunner(
+        envs, agent, cfg.last_action_input, cfg.agent_id_input, torch.Generator()
+    )
     returns = []
     for i in range(args.episodes):
         _, stats = runner.run(0.0, [episode_seed(cfg.seed, i, 2)])
@@ -186,7 +200,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{cfg.algo} on {cfg.env}: greedy return over {len(r)} episodes: mean {r.mean():.3f}, "
           f"std {r.std():.3f}, min {r.min():.3f}, max {r.max():.3f}")  # fmt: skip
     if cfg.env == "two_step" or cfg.env.startswith("matrix"):
-        print_tables_side_by_side(q_tot_tables(result), PAPER_TWO_STEP.get(cfg.algo) if cfg.env == "two_step" else None, "Learned Q_tot:")
+        print_tables_side_by_side(
+            q_tot_tables(result),
+            PAPER_TWO_STEP.get(cfg.algo) if cfg.env == "two_step" else None,
+            "Learned Q_tot:",
+        )
     return 0
 
 
@@ -217,7 +235,9 @@ def cmd_envs(args: argparse.Namespace) -> int:
             print(f"{name:<36}  unavailable: {err}")
             continue
         i = env.info()
-        print(f"{name:<36}{i['n_agents']:>7}{i['n_actions']:>8}{i['obs_dim']:>6}{i['state_dim']:>7}{i['episode_limit']:>7}")
+        print(
+            f"{name:<36}{i['n_agents']:>7}{i['n_actions']:>8}{i['obs_dim']:>6}{i['state_dim']:>7}{i['episode_limit']:>7}"
+        )
         env.close()
     return 0
 
@@ -242,7 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="train QMIX and VDN on the two-step game and print their tables")
+    p = sub.add_parser(
+        "demo", help="train QMIX and VDN on the two-step game and print their tables"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
@@ -250,13 +272,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one run and write a run directory")
     p.add_argument("--env", help="environment name (see `qmix-tut envs`)")
     p.add_argument("--algo", choices=ALGO_CHOICES, help="algorithm (default: the preset's)")
-    p.add_argument("--preset", default="default", choices=sorted(PRESETS), help="starting config (default: default)")
+    p.add_argument(
+        "--preset",
+        default="default",
+        choices=sorted(PRESETS),
+        help="starting config (default: default)",
+    )
     p.add_argument("--steps", type=int, help="total environment steps")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--out", help="run directory (default runs/ENV-ALGO-sSEED)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any Config field, repeatable")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
-    p.add_argument("--overwrite", action="store_true", help="start again in an --out that holds a run")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override any Config field, repeatable"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped"
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="start again in an --out that holds a run"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
@@ -297,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "train" and args.resume and (args.env or args.algo or args.seed is not None or args.set):
+    if (
+        args.command == "train"
+        and args.resume
+        and (args.env or args.algo or args.seed is not None or args.set)
+    ):
         parser.error("argument --resume: cannot be combined with --env, --algo, --seed or --set")
     try:
         return args.func(args)

@@ -97,7 +97,9 @@ class Config:
         _choice("optimizer", self.optimizer, ("rmsprop", "adam"))
         _choice("weighting", self.weighting, ("none", "ow"))
         if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
-            raise ValueError(f"Config.device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+            raise ValueError(
+                f"Config.device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}"
+            )
         _at_least("total_steps", self.total_steps, 1)
         _at_least("threads", self.threads, 1)
         _at_least("hidden_dim", self.hidden_dim, 1)
@@ -123,12 +125,16 @@ class Config:
         _unit("tau", self.tau)
         _unit("td_lambda", self.td_lambda)
         if not 0 < self.weighting_alpha <= 1:
-            raise ValueError(f"Config.weighting_alpha must be in (0, 1], got {self.weighting_alpha}")
+            raise ValueError(
+                f"Config.weighting_alpha must be in (0, 1], got {self.weighting_alpha}"
+            )
         _at_least("eval_interval", self.eval_interval, 1)
         _at_least("eval_episodes", self.eval_episodes, 0)
         _at_least("checkpoint_interval", self.checkpoint_interval, 0)
         if self.weighting != "none" and self.algo != "qmix":
-            raise ValueError(f"Config.weighting={self.weighting!r} needs algo='qmix', got {self.algo!r}")
+            raise ValueError(
+                f"Config.weighting={self.weighting!r} needs algo='qmix', got {self.algo!r}"
+            )
 
     # -- presets and conversions ------------------------------------------------------
     @classmethod

@@ -44,7 +44,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from .plotting import ALGO_COLORS, OKABE_ITO, algo_label, plot_q_table, style
+from .plotting import ALGO_COLORS, OKABE_ITO, plot_q_table, style
 
 FigureFunction = Callable[[Path], list[Path]]
 
@@ -101,7 +101,9 @@ def save_figure(
     with mpl.rc_context(SAVE_RC):
         for fmt in formats:
             path = out_dir / f"{name}.{fmt}"
-            metadata = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else {}
+            metadata = (
+                {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else {}
+            )
             fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
             paths.append(path)
     return paths
@@ -219,7 +221,9 @@ class Canvas:
         bbox = None
         if backdrop:
             bbox = {"boxstyle": "round,pad=0.15", "facecolor": backdrop, "edgecolor": "none"}
-        self.ax.text(x, y, text, fontsize=size, color=color, ha=ha, va=va, bbox=bbox, zorder=zorder, **kw)
+        self.ax.text(
+            x, y, text, fontsize=size, color=color, ha=ha, va=va, bbox=bbox, zorder=zorder, **kw
+        )
 
     def arrow(
         self,
@@ -250,9 +254,21 @@ class Canvas:
             )
         )
 
-    def line(self, xs: Sequence[float], ys: Sequence[float], color: str = INK, lw: float = 1.5, **kw: Any) -> None:
+    def line(
+        self, xs: Sequence[float], ys: Sequence[float], color: str = INK, lw: float = 1.5, **kw: Any
+    ) -> None:
         """A polyline without a head (connections, buses)."""
-        self.ax.add_line(Line2D(xs, ys, color=color, linewidth=lw, solid_capstyle="round", zorder=kw.pop("zorder", 2), **kw))
+        self.ax.add_line(
+            Line2D(
+                xs,
+                ys,
+                color=color,
+                linewidth=lw,
+                solid_capstyle="round",
+                zorder=kw.pop("zorder", 2),
+                **kw,
+            )
+        )
 
     def panel(self, x0: float, y0: float, w: float, h: float, title: str) -> None:
         """A light background card with a title along its top edge."""
@@ -268,7 +284,9 @@ class Canvas:
                 zorder=0,
             )
         )
-        self.text(x0 + 0.5, y0 + h - 0.55, title, size=14, ha="left", va="center", fontweight="bold")
+        self.text(
+            x0 + 0.5, y0 + h - 0.55, title, size=14, ha="left", va="center", fontweight="bold"
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -286,7 +304,10 @@ def _draw_mixing_network(c: Canvas, ox: float, oy: float) -> None:
     ]
     c.text(xc + 0.85, q_y, r"$\cdots$", size=15)
     hidden_box = c.box(xc, hid_y, 7.2, 1.3, edge=MIXER, face=MIXER_FILL, rounding=0.45)
-    neurons = [c.circle(xc + dx, hid_y, 0.34, edge=MIXER, face="white") for dx in (-2.8, -1.4, 0.0, 1.4, 2.8)]
+    neurons = [
+        c.circle(xc + dx, hid_y, 0.34, edge=MIXER, face="white")
+        for dx in (-2.8, -1.4, 0.0, 1.4, 2.8)
+    ]
     out = c.circle(xc, out_y, 0.68, "$Q_{tot}$", edge=MIXER, face=MIXER_FILL, size=13)
 
     # the mixing weights are drawn in the hypernetwork colour: they are its outputs
@@ -295,7 +316,9 @@ def _draw_mixing_network(c: Canvas, ox: float, oy: float) -> None:
             c.line([q.x, n.x], [q.y + 0.6, n.y - 0.34], color=HYPER, lw=1.0, alpha=0.55)
     for n in neurons:
         c.line([n.x, out.x], [n.y + 0.34, out.y - 0.68], color=HYPER, lw=1.0, alpha=0.55)
-    c.text(hidden_box.x - 3.35, hid_y + 0.95, "ELU", size=12, color=MIXER, ha="left", fontweight="bold")
+    c.text(
+        hidden_box.x - 3.35, hid_y + 0.95, "ELU", size=12, color=MIXER, ha="left", fontweight="bold"
+    )
     c.arrow(out.top, (xc, out_y + 1.45), color=MIXER, lw=1.8)
     c.text(xc, out_y + 1.85, rf"$Q_{{tot}}({BTAU},\mathbf{{u}})$", size=14)
 
@@ -309,7 +332,9 @@ def _draw_mixing_network(c: Canvas, ox: float, oy: float) -> None:
     )
     bus_x = ox + 13.85
     for name, y, symbol, uses_abs in specs:
-        box = c.box(hx, y, 3.3, 0.95, name, edge=HYPER, face=HYPER_FILL, size=10.5, family="monospace")
+        box = c.box(
+            hx, y, 3.3, 0.95, name, edge=HYPER, face=HYPER_FILL, size=10.5, family="monospace"
+        )
         c.line([bus_x, box.right[0] + 0.02], [y, y], color=HYPER, lw=1.5)
         c.arrow((bus_x - 0.05, y), box.right, color=HYPER, lw=1.5)
         if uses_abs:
@@ -318,22 +343,42 @@ def _draw_mixing_network(c: Canvas, ox: float, oy: float) -> None:
             start = absn.left
         else:
             start = box.left
-        target_x = {w1_y: xc + 3.05, hid_y: hidden_box.right[0], w2_y: xc + 1.85, out_y: out.right[0]}[y]
+        target_x = {
+            w1_y: xc + 3.05,
+            hid_y: hidden_box.right[0],
+            w2_y: xc + 1.85,
+            out_y: out.right[0],
+        }[y]
         c.arrow(start, (target_x, y), color=HYPER, lw=1.6)
         label_x = (start[0] + target_x) / 2
         if uses_abs:
             c.text(label_x + 0.05, y + 0.5, symbol, size=12.5, color=HYPER, backdrop=PANEL_FILL)
         else:
-            c.text((start[0] + target_x) / 2, y + 0.5, symbol, size=12.5, color=HYPER, backdrop=PANEL_FILL)
+            c.text(
+                (start[0] + target_x) / 2,
+                y + 0.5,
+                symbol,
+                size=12.5,
+                color=HYPER,
+                backdrop=PANEL_FILL,
+            )
     c.text(hx, out_y + 0.95, "Linear-ReLU-Linear", size=9.5, color=HYPER)
     s_node = c.box(bus_x, q_y, 1.4, 1.0, "$s_t$", edge=INPUT, face="white", size=14)
     c.line([bus_x, bus_x], [s_node.top[1], out_y], color=HYPER, lw=1.5)
-    c.text(ox + 7.0, oy + 0.45, "weights from hypernetworks; $|\\cdot|$ keeps them $\\geq 0$", size=10.5, color=HYPER)
+    c.text(
+        ox + 7.0,
+        oy + 0.45,
+        "weights from hypernetworks; $|\\cdot|$ keeps them $\\geq 0$",
+        size=10.5,
+        color=HYPER,
+    )
 
 
 def _draw_overall(c: Canvas, ox: float, oy: float) -> None:
     """Panel (b): n agent networks feed their chosen Q_a, with s_t, into the mixing network."""
-    mixer = c.box(ox + 5.0, oy + 8.2, 8.6, 1.6, "Mixing network", edge=MIXER, face=MIXER_FILL, size=14)
+    mixer = c.box(
+        ox + 5.0, oy + 8.2, 8.6, 1.6, "Mixing network", edge=MIXER, face=MIXER_FILL, size=14
+    )
     c.arrow(mixer.top, (mixer.x, oy + 10.65), color=MIXER, lw=1.8)
     c.text(mixer.x, oy + 11.05, rf"$Q_{{tot}}({BTAU},\mathbf{{u}})$", size=14)
     s_box = c.box(ox + 11.6, mixer.y, 1.4, 1.0, "$s_t$", edge=INPUT, face="white", size=14)
@@ -360,7 +405,9 @@ def _draw_agent(c: Canvas, ox: float, oy: float) -> None:
     fc1 = c.box(xc, oy + 3.55, 6.8, 1.0, "Linear + ReLU", edge=AGENT, face=AGENT_FILL, size=12.5)
     for node in inputs:
         c.arrow(node.top, (node.x, fc1.bottom[1]), color=INPUT)
-    gru = c.box(xc, oy + 5.85, 6.8, 1.3, "GRU", edge=AGENT, face=RNN_FILL, size=13.5, fontweight="bold")
+    gru = c.box(
+        xc, oy + 5.85, 6.8, 1.3, "GRU", edge=AGENT, face=RNN_FILL, size=13.5, fontweight="bold"
+    )
     c.arrow(fc1.top, gru.bottom, color=AGENT)
     # the hidden state leaves on the right and comes back for the next step
     top_y, low_y = gru.y + 0.35, gru.y - 0.35
@@ -395,11 +442,19 @@ def _draw_agent(c: Canvas, ox: float, oy: float) -> None:
         )
     c.arrow(fc2.top, (xc, q_y - cell / 2), color=AGENT)
     c.text(x0 - 0.25, q_y, r"$Q_a(\tau^a,\cdot)$", size=12.5, ha="right")
-    select = c.box(xc, oy + 11.55, 3.6, 0.95, r"$\epsilon$-greedy", edge=INPUT, face="white", size=12.5)
+    select = c.box(
+        xc, oy + 11.55, 3.6, 0.95, r"$\epsilon$-greedy", edge=INPUT, face="white", size=12.5
+    )
     c.arrow((xc, q_y + cell / 2), select.bottom, color=INPUT)
     c.arrow(select.right, (select.right[0] + 1.35, select.y), color=INPUT)
     c.text(select.right[0] + 1.5, select.y, "$u^a_t$", size=13.5, ha="left")
-    c.text(xc, oy + 12.45, r"acting: $\epsilon$-greedy; evaluation: $\arg\max$", size=10, color="#555555")
+    c.text(
+        xc,
+        oy + 12.45,
+        r"acting: $\epsilon$-greedy; evaluation: $\arg\max$",
+        size=10,
+        color="#555555",
+    )
 
 
 @register("qmix_architecture")
@@ -436,7 +491,9 @@ def monotonic_mix(
     return hidden @ np.abs(w2) + b2
 
 
-def argmax_consistency_example(seed: int = 7, n_actions: int = 3, hidden: int = 8) -> dict[str, Any]:
+def argmax_consistency_example(
+    seed: int = 7, n_actions: int = 3, hidden: int = 8
+) -> dict[str, Any]:
     """Two agents' Q-values and the joint Q_tot a random monotonic mixer makes of them.
 
     Returns ``q1`` and ``q2`` ``[n_actions]``, ``q_tot`` ``[n_actions, n_actions]`` (rows:
@@ -495,7 +552,9 @@ def argmax_consistency(out_dir: Path) -> list[Path]:
         ax_q1.grid(axis="y", visible=False)
         ax_q1.tick_params(axis="y", length=0)
         for i, v in zip(rows, ex["q1"], strict=True):
-            ax_q1.text(v, i, f" {v:.2f} ", ha="right" if v >= 0 else "left", va="center", fontsize=10)
+            ax_q1.text(
+                v, i, f" {v:.2f} ", ha="right" if v >= 0 else "left", va="center", fontsize=10
+            )
 
         cols = np.arange(len(ex["q2"]))
         colors2 = [highlight if j == ex["greedy"][1] else plain for j in cols]
@@ -507,9 +566,13 @@ def argmax_consistency(out_dir: Path) -> list[Path]:
         for j, v in zip(cols, ex["q2"], strict=True):
             ax_q2.text(j, v, f"{v:.2f}", ha="center", va="bottom" if v >= 0 else "top", fontsize=10)
         pad = 0.25 * np.ptp(np.r_[ex["q2"], 0.0])
-        ax_q2.set_ylim(min(ex["q2"].min(), 0) - pad * (ex["q2"].min() < 0), max(ex["q2"].max(), 0) + pad)
+        ax_q2.set_ylim(
+            min(ex["q2"].min(), 0) - pad * (ex["q2"].min() < 0), max(ex["q2"].max(), 0) + pad
+        )
         pad = 0.35 * np.ptp(np.r_[ex["q1"], 0.0])
-        ax_q1.set_xlim(max(ex["q1"].max(), 0) + pad, min(ex["q1"].min(), 0) - pad * (ex["q1"].min() < 0))
+        ax_q1.set_xlim(
+            max(ex["q1"].max(), 0) + pad, min(ex["q1"].min(), 0) - pad * (ex["q1"].min() < 0)
+        )
 
         g1, g2 = ex["greedy"]
         ax_text.text(
@@ -540,8 +603,23 @@ def joint_action_growth(out_dir: Path) -> list[Path]:
         fig = Figure(figsize=(7.2, 4.4), layout="constrained")
         ax = fig.subplots()
         for n_actions, color in zip((2, 5, 10), shades, strict=True):
-            ax.plot(n, float(n_actions) ** n, color=color, marker="o", markersize=4, label=f"$|U| = {n_actions}$")
-            ax.plot(n, n * n_actions, color=color, linestyle="--", marker="o", markersize=3, markerfacecolor="white")
+            ax.plot(
+                n,
+                float(n_actions) ** n,
+                color=color,
+                marker="o",
+                markersize=4,
+                label=f"$|U| = {n_actions}$",
+            )
+            ax.plot(
+                n,
+                n * n_actions,
+                color=color,
+                linestyle="--",
+                marker="o",
+                markersize=3,
+                markerfacecolor="white",
+            )
         ax.set_yscale("log")
         ax.set_xticks(n)
         ax.set_xlabel("number of agents $n$")
@@ -578,7 +656,10 @@ def vdn_vs_qmix_structure(out_dir: Path) -> list[Path]:
         c.panel(ox, 0.2, 11.8, 9.2, title)
     for ox, color, fill in ((0.2, vdn, "#FCEBC6"), (12.4, qmix, MIXER_FILL)):
         xc = ox + 5.0
-        qs = [c.circle(xc + dx, 1.6, 0.6, s, edge=color, face="white") for dx, s in ((-3.0, "$Q_1$"), (-1.2, "$Q_2$"), (3.0, "$Q_n$"))]
+        qs = [
+            c.circle(xc + dx, 1.6, 0.6, s, edge=color, face="white")
+            for dx, s in ((-3.0, "$Q_1$"), (-1.2, "$Q_2$"), (3.0, "$Q_n$"))
+        ]
         c.text(xc + 0.9, 1.6, r"$\cdots$", size=15)
         if color == vdn:
             mix = c.circle(xc, 5.1, 0.85, r"$\Sigma$", edge=color, face=fill, size=18)
@@ -593,7 +674,9 @@ def vdn_vs_qmix_structure(out_dir: Path) -> list[Path]:
             c.text(xc, 7.95, r"$\partial Q_{tot}/\partial Q_a \geq 0$", size=13)
         for q in qs:
             dx = np.clip((q.x - mix.x) * 0.25, -mix.w / 2 + 0.3, mix.w / 2 - 0.3)
-            c.arrow(q.top, (mix.x + dx, mix.bottom[1] if color == qmix else mix.y - 0.82), color=color)
+            c.arrow(
+                q.top, (mix.x + dx, mix.bottom[1] if color == qmix else mix.y - 0.82), color=color
+            )
         c.arrow(mix.top, (xc, 7.35), color=color, lw=1.8)
     return save_figure(c.fig, out_dir, "vdn_vs_qmix_structure", png_width_px=1200)
 
@@ -608,7 +691,9 @@ def generate(
     names = list(FIGURES) if not names else list(names)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
-        raise ValueError(f"unknown figure(s) {', '.join(map(repr, unknown))}; valid figures: {', '.join(FIGURES)}")
+        raise ValueError(
+            f"unknown figure(s) {', '.join(map(repr, unknown))}; valid figures: {', '.join(FIGURES)}"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -624,8 +709,12 @@ def generate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m qmix_tut.figures [--out DIR] [names...]``."""
-    parser = argparse.ArgumentParser(prog="python -m qmix_tut.figures", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help=f"figures to draw (default: all): {', '.join(FIGURES)}")
+    parser = argparse.ArgumentParser(
+        prog="python -m qmix_tut.figures", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "names", nargs="*", help=f"figures to draw (default: all): {', '.join(FIGURES)}"
+    )
     parser.add_argument("--out", default="figures", help="output folder (default figures)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)

@@ -69,7 +69,11 @@ class QLearner:
         self.target_mixer = copy.deepcopy(mixer)
         self.n_actions = n_actions
         self.gamma, self.double_q, self.grad_clip = gamma, double_q, grad_clip
-        self.target_update_interval, self.tau, self.td_lambda = target_update_interval, tau, td_lambda
+        self.target_update_interval, self.tau, self.td_lambda = (
+            target_update_interval,
+            tau,
+            td_lambda,
+        )
         self.last_action_input, self.agent_id_input = last_action_input, agent_id_input
         self.weighting, self.weighting_alpha = weighting, weighting_alpha
         self.params = list(agent.parameters()) + (list(mixer.parameters()) if mixer else [])
@@ -84,7 +88,9 @@ class QLearner:
         self.episodes_at_last_target_update = 0
 
     @classmethod
-    def from_config(cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config) -> QLearner:
+    def from_config(
+        cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config
+    ) -> QLearner:
         c = config
         return cls(
             agent, mixer, n_actions=n_actions, gamma=c.gamma, lr=c.lr, optimizer=c.optimizer,
@@ -147,7 +153,9 @@ class QLearner:
         else:
             q_tot, target_tot = q_taken, target_next  # [B, T, n]: each agent on its own
 
-        targets = self.targets(reward.unsqueeze(-1), terminated.unsqueeze(-1), mask.unsqueeze(-1), target_tot)
+        targets = self.targets(
+            reward.unsqueeze(-1), terminated.unsqueeze(-1), mask.unsqueeze(-1), target_tot
+        )
         m = mask.unsqueeze(-1).expand_as(q_tot)
         td = (q_tot - targets) * m
         weights = torch.ones_like(td)
@@ -170,7 +178,11 @@ class QLearner:
             }
 
     def targets(
-        self, reward: torch.Tensor, terminated: torch.Tensor, mask: torch.Tensor, target_tot: torch.Tensor
+        self,
+        reward: torch.Tensor,
+        terminated: torch.Tensor,
+        mask: torch.Tensor,
+        target_tot: torch.Tensor,
     ) -> torch.Tensor:
         """One-step or TD(lambda) targets; all inputs [B, T, k] with k = 1 or n_agents."""
         not_done = 1.0 - terminated

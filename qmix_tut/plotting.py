@@ -193,7 +193,9 @@ def common_grid(
     start = max(x[0] for x, _ in cleaned)
     stop = min(x[-1] for x, _ in cleaned)
     if start > stop:
-        raise ValueError(f"the runs' x ranges do not overlap (latest start {start}, earliest end {stop})")
+        raise ValueError(
+            f"the runs' x ranges do not overlap (latest start {start}, earliest end {stop})"
+        )
     grid = np.linspace(start, stop, n_points) if stop > start else np.array([start])
     return grid, np.stack([np.interp(grid, x, y) for x, y in cleaned])
 
@@ -257,7 +259,9 @@ def plot_learning_curves(
     return ax
 
 
-def learning_curve_figure(history: Sequence[Mapping[str, float]], title: str | None = None) -> Figure:
+def learning_curve_figure(
+    history: Sequence[Mapping[str, float]], title: str | None = None
+) -> Figure:
     """One run's history (``Result.history``): returns on the left, loss and epsilon on the right."""
     with style():
         fig = Figure(figsize=(10, 3.8), layout="constrained")
@@ -266,7 +270,10 @@ def learning_curve_figure(history: Sequence[Mapping[str, float]], title: str | N
             ax_ret.text(0.5, 0.5, "no evaluations yet", ha="center", transform=ax_ret.transAxes)
             return fig
         steps = np.array([row["env_steps"] for row in history], dtype=np.float64)
-        for key, label, ls in (("eval_return", "greedy (eval)", "-"), ("train_return", "training", ":")):
+        for key, label, ls in (
+            ("eval_return", "greedy (eval)", "-"),
+            ("train_return", "training", ":"),
+        ):
             if key in history[0]:
                 y = np.array([row[key] for row in history], dtype=np.float64)
                 ax_ret.plot(steps, y, linestyle=ls, color=ALGO_COLORS["qmix"], label=label)
@@ -335,13 +342,17 @@ def compare_figure(results: Sequence[Any], key: str = "eval_return") -> Figure:
             algo: [(r.column("env_steps"), r.column(key)) for r in g["results"] if r.history]
             for algo, g in groups.items()
         }
-        plot_learning_curves(ax_curve, {a: c for a, c in curves.items() if c}, ylabel=key.replace("_", " "))
+        plot_learning_curves(
+            ax_curve, {a: c for a, c in curves.items() if c}, ylabel=key.replace("_", " ")
+        )
         names = list(groups)
         for i, algo in enumerate(names):
             g = groups[algo]
             color = _series_color(algo, i)
             jitter = np.linspace(-0.12, 0.12, len(g["finals"])) if len(g["finals"]) > 1 else [0.0]
-            ax_final.scatter(i + np.asarray(jitter), g["finals"], color=color, alpha=0.45, s=18, zorder=2)
+            ax_final.scatter(
+                i + np.asarray(jitter), g["finals"], color=color, alpha=0.45, s=18, zorder=2
+            )
             if math.isfinite(g["mean"]):
                 ax_final.errorbar(
                     i,
@@ -390,7 +401,9 @@ def plot_q_table(
     """
     table = np.asarray(table, dtype=np.float64)
     if table.ndim != 2:
-        raise ValueError(f"table must be 2-D [agent 1 actions, agent 2 actions], got shape {table.shape}")
+        raise ValueError(
+            f"table must be 2-D [agent 1 actions, agent 2 actions], got shape {table.shape}"
+        )
     n_rows, n_cols = table.shape
     if action_names is None:
         action_names = [chr(ord("A") + i) if i < 26 else str(i) for i in range(max(n_rows, n_cols))]
@@ -404,13 +417,25 @@ def plot_q_table(
     for i in range(n_rows):
         for j in range(n_cols):
             rgb = to_rgb(image.cmap(image.norm(table[i, j])))
-            ax.text(j, i, fmt.format(table[i, j]), ha="center", va="center", fontsize=cell_font, color=_text_color(rgb))
+            ax.text(
+                j,
+                i,
+                fmt.format(table[i, j]),
+                ha="center",
+                va="center",
+                fontsize=cell_font,
+                color=_text_color(rgb),
+            )
     if highlight_argmax and len(finite):
         best = np.argwhere(np.isclose(table, finite.max()))
         for i, j in best:
             # a white halo under the coloured edge keeps the outline visible on any cell colour
             for lw, color in ((5.0, "white"), (2.5, ALGO_COLORS["qmix_lin"])):
-                ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, edgecolor=color, linewidth=lw))
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.47, i - 0.47), 0.94, 0.94, fill=False, edgecolor=color, linewidth=lw
+                    )
+                )
     ax.set_xticks(range(n_cols), action_names[:n_cols])
     ax.set_yticks(range(n_rows), action_names[:n_rows])
     ax.tick_params(length=0)

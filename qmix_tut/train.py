@@ -82,7 +82,9 @@ class Result:
     def column(self, key: str) -> np.ndarray:
         """One history column as an array, e.g. ``result.column("eval_return")``."""
         if self.history and key not in self.history[0]:
-            raise ValueError(f"unknown history column {key!r}; columns: {', '.join(self.history[0])}")
+            raise ValueError(
+                f"unknown history column {key!r}; columns: {', '.join(self.history[0])}"
+            )
         return np.array([row[key] for row in self.history], dtype=np.float64)
 
     @property
@@ -194,7 +196,9 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def build_networks(config: Config, env_info: dict) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+def build_networks(
+    config: Config, env_info: dict
+) -> tuple[torch.nn.Module, torch.nn.Module | None]:
     """The agent network and mixer a config asks for, for an env's dimensions."""
     n, a = env_info["n_agents"], env_info["n_actions"]
     in_dim = agent_input_dim(
@@ -231,7 +235,11 @@ def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:
 def versions() -> dict[str, str]:
     from importlib import metadata
 
-    found = {"python": platform.python_version(), "torch": torch.__version__, "qmix_tut": __version__}
+    found = {
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "qmix_tut": __version__,
+    }
     for dist in ("numpy", "pettingzoo", "mpe2", "lbforaging", "gymnasium"):
         try:
             found[dist] = metadata.version(dist)
@@ -358,7 +366,10 @@ class Trainer:
         returns: list[float] = []
         while len(returns) < c.eval_episodes:
             n = min(len(self.eval_envs), c.eval_episodes - len(returns))
-            seeds = [episode_seed(c.seed, self.evaluations * 10_000 + len(returns) + i, 1) for i in range(n)]
+            seeds = [
+                episode_seed(c.seed, self.evaluations * 10_000 + len(returns) + i, 1)
+                for i in range(n)
+            ]
             _, stats = self.eval_runner.run(0.0, seeds, n_envs=n)
             returns.extend(float(r) for r in stats["returns"])
         self.evaluations += 1
@@ -372,7 +383,9 @@ class Trainer:
             "env_steps": self.env_steps,
             "episodes": self.episodes,
             "wall_seconds": round(self.wall_seconds, 3),
-            "train_return": float(np.mean(self.recent_returns)) if self.recent_returns else math.nan,
+            "train_return": float(np.mean(self.recent_returns))
+            if self.recent_returns
+            else math.nan,
             "eval_return": eval_mean,
             "eval_return_std": eval_std,
             "loss": float(np.mean(self.recent_losses)) if self.recent_losses else math.nan,
@@ -581,7 +594,9 @@ def train(
                     before = trainer.env_steps
                     trainer.round()
                     trainer.wall_seconds += time.perf_counter() - started
-                    bar.update(min(trainer.env_steps, config.total_steps) - min(before, config.total_steps))
+                    bar.update(
+                        min(trainer.env_steps, config.total_steps) - min(before, config.total_steps)
+                    )
                     if config.checkpoint_interval and trainer.env_steps >= trainer.next_checkpoint:
                         trainer.next_checkpoint += config.checkpoint_interval
                         save_checkpoint("checkpoint.pt")

@@ -4,10 +4,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,9 @@ def _split(requirement: str) -> tuple[str, str]:
 def test_environment_yml_agrees_with_pyproject():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project = pyproject["project"]
-    pip_side = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    pip_side = dict(
+        _split(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]
+    )
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_side: dict[str, str] = {}
     for dep in env["dependencies"]:
@@ -40,12 +42,16 @@ def test_environment_yml_agrees_with_pyproject():
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- test-command -->\s*```\w*\n(.*?)```\s*<!-- /test-command -->", readme, re.S)
+    block = re.search(
+        r"<!-- test-command -->\s*```\w*\n(.*?)```\s*<!-- /test-command -->", readme, re.S
+    )
     assert block, "README.md must mark its test command"
     command = block.group(1).strip()
     assert "pytest" in command and "pip install" in command
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
-    main = re.search(r"<!-- main-command -->\s*```\w*\n(.*?)```\s*<!-- /main-command -->", readme, re.S)
+    main = re.search(
+        r"<!-- main-command -->\s*```\w*\n(.*?)```\s*<!-- /main-command -->", readme, re.S
+    )
     assert main and "qmix-tut demo" in main.group(1)
 
 

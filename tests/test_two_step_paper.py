@@ -18,7 +18,9 @@ SEEDS = (0, 1, 2)
 def runs():
     out = {}
     for algo in ("qmix", "vdn"):
-        out[algo] = [train(Config.preset("two_step_paper", algo=algo, seed=s), progress=False) for s in SEEDS]
+        out[algo] = [
+            train(Config.preset("two_step_paper", algo=algo, seed=s), progress=False) for s in SEEDS
+        ]
     return out
 
 
@@ -38,5 +40,7 @@ def test_vdn_2b_table_near_paper(runs):
     tables = [q_tot_tables(r) for r in runs["vdn"]]
     median = np.median(np.stack([t["2B"] for t in tables]), axis=0)
     np.testing.assert_allclose(median, PAPER_TWO_STEP["vdn"]["2B"], atol=0.6)
-    # and VDN's additive shape: the 2B table is a sum of a row and a column term
-    assert median[0, 0] + median[1, 1] == pytest.approx(median[0, 1] + median[1, 0], abs=0.05)
+    # and VDN's additive shape: each run's 2B table is a row term plus a column term
+    for t in tables:
+        q = t["2B"]
+        assert q[0, 0] + q[1, 1] == pytest.approx(q[0, 1] + q[1, 0], abs=1e-4)

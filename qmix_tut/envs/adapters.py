@@ -51,7 +51,7 @@ def simple_spread(
     ``max_cycles`` steps. The env has ``state()`` (all observations concatenated).
 
     >>> env = simple_spread(N=3)
-    >>> env.state_space.shape, env.action_space("agent_0").n
+    >>> env.state_space.shape, int(env.action_space("agent_0").n)
     ((54,), 5)
     """
     N = _positive_int("N", N)
@@ -103,7 +103,7 @@ class LBFParallelEnv(ParallelEnv):
         normalize_reward, penalty, observe_agent_levels: passed to the game.
 
     >>> env = LBFParallelEnv("Foraging-5x5-2p-1f-v3", max_episode_steps=10)
-    >>> env.episode_limit, env.action_space("agent_1").n
+    >>> env.episode_limit, int(env.action_space("agent_1").n)
     (10, 6)
     """
 
@@ -211,7 +211,8 @@ class LBFParallelEnv(ParallelEnv):
 
     def _observations(self) -> dict[str, np.ndarray]:
         return {
-            a: np.asarray(self._obs[i], dtype=np.float32) for i, a in enumerate(self.possible_agents)
+            a: np.asarray(self._obs[i], dtype=np.float32)
+            for i, a in enumerate(self.possible_agents)
         }
 
     def _infos(self) -> dict[str, dict]:

@@ -200,9 +200,15 @@ class MultiAgentEnv:
 
         obs, state, avail = self._arrays(observations, infos)
         self._avail = avail
-        return obs, state, avail.copy(), reward, terminated, truncated, {
-            "agent_rewards": agent_rewards
-        }
+        return (
+            obs,
+            state,
+            avail.copy(),
+            reward,
+            terminated,
+            truncated,
+            {"agent_rewards": agent_rewards},
+        )
 
     def info(self) -> dict[str, Any]:
         """Sizes for listings: name, n_agents, n_actions, obs_dim, state_dim, episode_limit."""
@@ -394,5 +400,5 @@ class VecEnv:
 
     @staticmethod
     def _stack(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
-        obs, state, avail = zip(*rows)
+        obs, state, avail = zip(*rows, strict=True)
         return np.stack(obs), np.stack(state), np.stack(avail)

@@ -1,0 +1,169 @@
+"""Config validation, training, reproducibility, checkpoints and exact resumption."""
+
+import math
+import signal
+
+import pytest
+import torch
+
+from qmix_tut import Config, load, train
+from qmix_tut.train import FILE_VERSION, safe_load
+
+SMALL = dict(total_steps=600, eval_interval=100, buffer_size=64)
+
+
+def _rows(history):
+    return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in history]
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(_rows(a), _rows(b), strict=True):
+        for key in x:
+            assert (math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key], (key, x, y)
+
+
+# -- config ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("gamma", 1.5, r"Config.gamma must be in \[0, 1\], got 1.5"),
+        ("algo", "qtran", r"Config.algo must be one of"),
+        ("batch_size", 0, r"Config.batch_size must be >= 1, got 0"),
+        ("lr", -1.0, r"Config.lr must be > 0"),
+        ("agent", "cnn", r"Config.agent must be one of \['mlp', 'rnn'\]"),
+        ("total_steps", 2.5, r"Config.total_steps must be an integer"),
+        ("double_q", "yes", r"Config.double_q must be True or False"),
+        ("device", "tpu", r"Config.device must be"),
+        ("weighting", "cw", r"Config.weighting must be one of"),
+    ],
+)
+def test_config_rejects_bad_values(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        Config(**{field: value})
+
+
+def test_config_presets_and_unknown_fields():
+    cfg = Config.preset("two_step_paper")
+    assert (cfg.batch_size, cfg.buffer_size, cfg.target_update_interval) == (32, 500, 100)
+    assert (cfg.epsilon_start, cfg.epsilon_finish, cfg.mixer_embed, cfg.lr) == (1.0, 1.0, 8, 5e-4)
+    assert cfg.optimizer == "rmsprop" and cfg.agent == "mlp" and cfg.total_steps == 10_000
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        Config.preset("nope")
+    with pytest.raises(ValueError, match="unknown Config field"):
+        Config.preset("default", learning_rate=1e-3)
+    assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+def test_bad_env_name_reported_before_training():
+    with pytest.raises(ValueError, match="two_step"):
+        train(Config(env="nosuchenv"), progress=False)
+
+
+# -- training --------------------------------------------------------------------------------
+def test_history_rows_and_result_roundtrip(tmp_path):
+    result = train(Config.preset("two_step_paper", **SMALL), progress=False)
+    assert [int(r["env_steps"]) for r in result.history] == [0, 100, 200, 300, 400, 500, 600]
+    assert set(result.history[0]) == {
+        "env_steps", "episodes", "wall_seconds", "train_return", "eval_return",
+        "eval_return_std", "loss", "epsilon",
+    }  # fmt: skip
+    path = result.save(tmp_path / "r.pt")
+    again = load(path)
+    assert again.config == result.config
+    _same(again.history, result.history)
+    agent, mixer = again.build()
+    for k, v in agent.state_dict().items():
+        torch.testing.assert_close(v, result.agent_state[k])
+
+
+def test_same_seed_same_history_different_seed_differs():
+    cfg = Config.preset("memory", total_steps=800, eval_interval=200, eval_episodes=4)
+    a = train(cfg, progress=False)
+    b = train(cfg, progress=False)
+    _same(a.history, b.history)
+    c = train(cfg.replace(seed=1), progress=False)
+    assert _rows(c.history) != _rows(a.history)
+
+
+@pytest.mark.parametrize("preset", ["two_step_paper", "memory"])
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset):
+    cfg = Config.preset(
+        preset, total_steps=900, eval_interval=150, eval_episodes=2, checkpoint_interval=300
+    )
+    straight = train(cfg, progress=False)
+
+    def interrupt_after_third_evaluation(row, count=[0]):  # noqa: B006 - a call counter
+        count[0] += 1
+        if count[0] == 3:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
+
+    stopped = train(
+        cfg, progress=False, run_dir=tmp_path, callback=interrupt_after_third_evaluation
+    )
+    assert stopped.interrupted and stopped.history[-1]["env_steps"] < 900
+    assert (tmp_path / "checkpoint.pt").exists()
+    resumed = train(cfg, resume_from=tmp_path, progress=False)
+    assert not resumed.interrupted
+    _same(resumed.history, straight.history)
+    for k, v in straight.agent_state.items():
+        torch.testing.assert_close(resumed.agent_state[k], v, rtol=0, atol=0)
+    # resuming from the in-memory Result works as well
+    again = train(cfg, resume_from=stopped, progress=False)
+    _same(again.history, straight.history)
+
+
+def test_periodic_and_final_checkpoints_and_run_dir(tmp_path):
+    cfg = Config.preset("two_step_paper", **SMALL, checkpoint_interval=200)
+    train(cfg, progress=False, run_dir=tmp_path)
+    for name in (
+        "config.json",
+        "versions.json",
+        "history.csv",
+        "checkpoint.pt",
+        "final.pt",
+        "result.pt",
+    ):
+        assert (tmp_path / name).stat().st_size > 0, name
+    state = safe_load(tmp_path / "final.pt")
+    assert state["counters"]["env_steps"] == 600 and state["buffer"]["size"] == 64
+    assert {"python", "torch", "qmix_tut", "pettingzoo"} <= set(state["versions"])
+
+
+def test_resume_refuses_a_changed_config(tmp_path):
+    cfg = Config.preset("two_step_paper", **SMALL)
+    train(cfg, progress=False, run_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"changed field\(s\): lr"):
+        train(cfg.replace(lr=1e-3), resume_from=tmp_path, progress=False)
+    longer = train(cfg.replace(total_steps=800), resume_from=tmp_path, progress=False)
+    assert longer.history[-1]["env_steps"] == 800
+
+
+# -- bad files -------------------------------------------------------------------------------
+def test_bad_files_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load(tmp_path / "missing.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(ValueError, match="garbage.pt is not a readable qmix_tut file"):
+        load(garbage)
+    result = train(
+        Config.preset("two_step_paper", **SMALL), progress=False, run_dir=tmp_path / "run"
+    )
+    full = (tmp_path / "run" / "final.pt").read_bytes()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(full[: len(full) // 2])
+    with pytest.raises(ValueError, match="truncated.pt is not a readable qmix_tut file"):
+        train(result.config, resume_from=truncated, progress=False)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    with pytest.raises(ValueError, match="foreign.pt is not a qmix_tut result or checkpoint"):
+        load(foreign)
+    future = tmp_path / "future.pt"
+    data = result.to_dict()
+    data["file_version"] = FILE_VERSION + 1
+    torch.save(data, future)
+    with pytest.raises(ValueError, match="file format version 2"):
+        load(future)
+    with pytest.raises(ValueError, match="is a result file, not a checkpoint"):
+        train(result.config, resume_from=tmp_path / "run" / "result.pt", progress=False)
