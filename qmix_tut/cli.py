@@ -75,7 +75,10 @@ def _run_dir_result(run_dir: Path):
 
     if not run_dir.exists():
         raise CliError(f"argument run_dir: {run_dir} does not exist")
-    return load(run_dir)
+    try:
+        return load(run_dir)
+    except (OSError, ValueError) as err:
+        raise CliError(f"argument run_dir: {err}") from None
 
 
 # ------------------------------------------------------------------------------------------
@@ -110,6 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .config import Config
+    from .envs import make
     from .train import train
 
     if args.resume:
@@ -142,6 +146,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             config = Config.preset(args.preset, **overrides)
         except ValueError as err:
             raise CliError(f"argument --set/--preset: {err}") from None
+        try:  # an unknown task is reported now, not after the run directory is made
+            make(config.env, **config.env_kwargs).close()
+        except (TypeError, ValueError) as err:
+            raise CliError(f"argument --env: {err}") from None
         out = (
             Path(args.out)
             if args.out

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import re
 import signal
 import threading
 import time
@@ -161,6 +162,12 @@ def atomic_save(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _first_sentence(text: str) -> str:
+    # torch's unpickling errors run to a page of advice (with terminal colour codes)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()[0] if text.strip() else ""
+    return text.split(". ")[0].rstrip(".")
+
+
 def safe_load(path: str | Path) -> dict:
     """Load a qmix_tut file with ``weights_only=True``; clear errors for anything else."""
     path = Path(path)
@@ -171,7 +178,7 @@ def safe_load(path: str | Path) -> dict:
     except Exception as err:  # torch raises several types for damaged or foreign files
         raise ValueError(
             f"{path} is not a readable qmix_tut file (truncated, corrupt or foreign): "
-            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            f"{type(err).__name__}: {_first_sentence(str(err))}"
         ) from None
     if not isinstance(data, dict) or data.get("format") not in (CHECKPOINT_FORMAT, RESULT_FORMAT):
         raise ValueError(f"{path} is not a qmix_tut result or checkpoint file")

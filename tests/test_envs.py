@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test
 
-from qmix_tut.envs import MatrixGame, MemoryGame, MultiAgentEnv, TwoStepGame, list_envs, make
-from qmix_tut.envs import make_vec
+from qmix_tut.envs import (
+    MatrixGame,
+    MemoryGame,
+    MultiAgentEnv,
+    TwoStepGame,
+    list_envs,
+    make,
+    make_vec,
+)
 from qmix_tut.envs.games import NAMED_MATRIX_GAMES
 
 CLIMBING = [[11, -30, 0], [-30, 7, 6], [0, 0, 5]]
@@ -82,7 +89,7 @@ def test_memory_game_needs_the_cue_from_the_first_step():
         obs, state, avail = env.reset(seed=seed)
         cue = int(np.argmax(obs[0, :2]))
         cues.append(cue)
-        for t in range(3):
+        for _t in range(3):
             assert avail[:, 1].sum() == 0  # only action 0 before the last step
             obs, state, avail, reward, terminated, truncated, _ = env.step([0, 0])
             assert not obs[:, :2].any(), "the cue is shown only at t=0"
@@ -206,7 +213,7 @@ def test_vector_env_reports_truncation_and_seeds_each_env():
     assert not np.array_equal(obs[0], obs[1])  # env e is seeded seed + e
     again = make("mpe:simple_spread", max_cycles=3).reset(seed=6)[0]
     np.testing.assert_array_equal(obs[1], again)
-    for t in range(3):
+    for _t in range(3):
         *_, terminated, truncated, infos = venv.step(np.zeros((2, 3), dtype=int))
     assert truncated.all() and not terminated.any()
     assert infos[0]["episode_length"] == 3
