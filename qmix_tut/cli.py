@@ -253,7 +253,10 @@ def cmd_envs(args: argparse.Namespace) -> int:
 def cmd_figures(args: argparse.Namespace) -> int:
     from .figures import generate
 
-    paths = generate(args.out, args.names or None)
+    try:
+        paths = generate(args.out, args.names or None)
+    except (FileNotFoundError, ValueError) as err:
+        raise CliError(f"argument names: {err}") from None
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
 

@@ -30,6 +30,7 @@ regenerated into any folder.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -679,6 +680,110 @@ def vdn_vs_qmix_structure(out_dir: Path) -> list[Path]:
             )
         c.arrow(mix.top, (xc, 7.35), color=color, lw=1.8)
     return save_figure(c.fig, out_dir, "vdn_vs_qmix_structure", png_width_px=1200)
+
+
+# ------------------------------------------------------------------------------------------
+# result plots of the full-length runs stored in figures/data/
+# ------------------------------------------------------------------------------------------
+# The reference implementation's greedy test return on simple_spread (3 agents, 25 steps,
+# summed team reward), as measured for the cooperative MARL benchmark's QMIX configuration
+# on the same machine type: (env steps, return).
+REFERENCE_SIMPLE_SPREAD = ((0, -176.0), (30_000, -60.9), (50_000, -56.9), (160_000, -52.4),
+                           (330_000, -48.6))  # fmt: skip
+
+
+def _data_file(relative: str, made_by: str) -> Path:
+    path = DATA_DIR / relative
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; it is made by: {made_by}")
+    return path
+
+
+def stored_curves(
+    task: str, key: str = "eval_return"
+) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Learning curves stored as ``figures/data/<task>/<algo>_seed<S>.csv``: algo -> [(x, y)]."""
+    from .train import read_history_csv
+
+    folder = _data_file(task, f"the commands in figures/data/{task}/COMMANDS.md")
+    curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for path in sorted(folder.glob("*_seed*.csv")):
+        algo = path.stem.rsplit("_seed", 1)[0]
+        rows = read_history_csv(path)
+        x = np.array([r["env_steps"] for r in rows], dtype=np.float64)
+        y = np.array([r[key] for r in rows], dtype=np.float64)
+        curves.setdefault(algo, []).append((x, y))
+    if not curves:
+        raise FileNotFoundError(f"{folder} holds no <algo>_seed<S>.csv learning curves")
+    order = [a for a in ALGO_COLORS if a in curves] + [a for a in curves if a not in ALGO_COLORS]
+    return {a: curves[a] for a in order}
+
+
+def _curves_figure(task: str, title: str, ylabel: str) -> Figure:
+    from .plotting import plot_learning_curves
+
+    curves = stored_curves(task)
+    with style():
+        fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+        ax = fig.subplots()
+        plot_learning_curves(ax, curves, ylabel=ylabel, title=title, legend=False)
+        if task == "simple_spread":
+            x, y = zip(*REFERENCE_SIMPLE_SPREAD, strict=True)
+            ax.plot(x, y, "s--", color=ALGO_COLORS["paper"], markersize=5, linewidth=1.2,
+                    label="reference implementation (QMIX)")  # fmt: skip
+            longest = max(xs.max() for runs in curves.values() for xs, _ in runs)
+            ax.set_xlim(0, longest * 1.02)
+        ax.legend(loc="lower right")
+    return fig
+
+
+@register("simple_spread_curves")
+def simple_spread_curves(out_dir: Path) -> list[Path]:
+    """Greedy test return of the stored simple_spread runs, mean and 95% bootstrap band."""
+    fig = _curves_figure(
+        "simple_spread", "MPE simple_spread (3 agents, 25 steps)", "greedy test return"
+    )
+    return save_figure(fig, out_dir, "simple_spread_curves", png_width_px=1000)
+
+
+@register("lbf_curves")
+def lbf_curves(out_dir: Path) -> list[Path]:
+    """Greedy test return of the stored Level-Based Foraging runs."""
+    fig = _curves_figure("lbf", "LBF Foraging-8x8-2p-2f-coop-v3", "greedy test return")
+    return save_figure(fig, out_dir, "lbf_curves", png_width_px=1000)
+
+
+@register("two_step_tables")
+def two_step_tables(out_dir: Path) -> list[Path]:
+    """QMIX's and VDN's learned two-step Q_tot tables (median over seeds) beside the paper's."""
+    from .analysis import PAPER_TWO_STEP
+
+    path = _data_file(
+        "two_step_paper.json",
+        "python benchmarks/two_step_paper.py --json figures/data/two_step_paper.json",
+    )
+    data = json.loads(path.read_text())
+    algos = [a for a in ("qmix", "vdn") if a in data]
+    states = ("1", "2A", "2B")
+    with style():
+        fig = Figure(figsize=(11, 2.6 * 2 * len(algos)), layout="constrained")
+        axes = fig.subplots(2 * len(algos), 3)
+        for i, algo in enumerate(algos):
+            seeds = len(data[algo]["returns"])
+            for j, key in enumerate(states):
+                ours = np.array(data[algo]["median_tables"][key])
+                paper = np.asarray(PAPER_TWO_STEP[algo][key])
+                lo, hi = min(ours.min(), paper.min()), max(ours.max(), paper.max())
+                names = ("A", "B")
+                plot_q_table(axes[2 * i, j], ours, f"{algo.upper()} ours, state {key}",
+                             action_names=names, vmin=lo, vmax=hi)  # fmt: skip
+                plot_q_table(axes[2 * i + 1, j], paper, f"{algo.upper()} paper, state {key}",
+                             action_names=names, vmin=lo, vmax=hi)  # fmt: skip
+            axes[2 * i, 0].annotate(
+                f"median of {seeds} seeds", xy=(0, 1.18), xycoords="axes fraction",
+                fontsize="small", color=ALGO_COLORS[algo],
+            )  # fmt: skip
+    return save_figure(fig, out_dir, "two_step_tables", png_width_px=1200)
 
 
 # ------------------------------------------------------------------------------------------
