@@ -765,24 +765,23 @@ def two_step_tables(out_dir: Path) -> list[Path]:
     data = json.loads(path.read_text())
     algos = [a for a in ("qmix", "vdn") if a in data]
     states = ("1", "2A", "2B")
+    # one colour scale for every table, so equal values look equal across panels
+    lo, hi = -2.0, 8.0
     with style():
-        fig = Figure(figsize=(11, 2.6 * 2 * len(algos)), layout="constrained")
+        fig = Figure(figsize=(11, 2.7 * 2 * len(algos)), layout="constrained")
         axes = fig.subplots(2 * len(algos), 3)
         for i, algo in enumerate(algos):
             seeds = len(data[algo]["returns"])
             for j, key in enumerate(states):
                 ours = np.array(data[algo]["median_tables"][key])
                 paper = np.asarray(PAPER_TWO_STEP[algo][key])
-                lo, hi = min(ours.min(), paper.min()), max(ours.max(), paper.max())
-                names = ("A", "B")
-                plot_q_table(axes[2 * i, j], ours, f"{algo.upper()} ours, state {key}",
-                             action_names=names, vmin=lo, vmax=hi)  # fmt: skip
-                plot_q_table(axes[2 * i + 1, j], paper, f"{algo.upper()} paper, state {key}",
-                             action_names=names, vmin=lo, vmax=hi)  # fmt: skip
-            axes[2 * i, 0].annotate(
-                f"median of {seeds} seeds", xy=(0, 1.18), xycoords="axes fraction",
-                fontsize="small", color=ALGO_COLORS[algo],
-            )  # fmt: skip
+                plot_q_table(axes[2 * i, j], ours,
+                             f"{algo.upper()} ours (median of {seeds}), {key}",
+                             action_names=("A", "B"), vmin=lo, vmax=hi)  # fmt: skip
+                plot_q_table(axes[2 * i + 1, j], paper, f"{algo.upper()} paper, {key}",
+                             action_names=("A", "B"), vmin=lo, vmax=hi)  # fmt: skip
+        fig.suptitle("Two-step game: learned $Q_{tot}$ beside Rashid et al. (2018), Table 1",
+                     fontweight="bold")  # fmt: skip
     return save_figure(fig, out_dir, "two_step_tables", png_width_px=1200)
 
 
