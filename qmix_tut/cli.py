@@ -351,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except CliError as err:
         parser.error(str(err))
+    except BrokenPipeError:  # the output was piped into a reader that stopped, like `head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
