@@ -79,7 +79,10 @@ class EpisodeBuffer:
                 raise ValueError(
                     f"episodes[{key!r}] must have shape {expected}, got {tuple(episodes[key].shape)}"
                 )
-        slots = (self.position + torch.arange(e)) % self.capacity
+        if self.position + e <= self.capacity:  # no wrap-around: a plain slice copies faster
+            slots = slice(self.position, self.position + e)
+        else:
+            slots = (self.position + torch.arange(e)) % self.capacity
         for key in FIELDS:
             self.data[key][slots] = episodes[key].to(self.data[key].device, self.data[key].dtype)
         self.lengths[slots] = episodes["mask"].sum(1).long().to(self.lengths.device)

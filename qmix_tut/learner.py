@@ -77,14 +77,14 @@ class QLearner:
         self.last_action_input, self.agent_id_input = last_action_input, agent_id_input
         self.weighting, self.weighting_alpha = weighting, weighting_alpha
         self.params = list(agent.parameters()) + (list(mixer.parameters()) if mixer else [])
-        if optimizer == "rmsprop":
-            self.optimizer = torch.optim.RMSprop(
-                self.params, lr=lr, alpha=optim_alpha, eps=optim_eps, foreach=True
-            )
-        elif optimizer == "adam":
-            self.optimizer = torch.optim.Adam(self.params, lr=lr, eps=optim_eps, foreach=True)
-        else:
-            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+        # All trained weights live in one flat tensor and their gradients in another, so the
+        # optimizer, clipping and target updates are a few calls, not a few per parameter
+        # (for networks this small, per-call overhead is most of an update's cost).
+        self.flat = FlatParameters(self.params)
+        self.target_flat = FlatParameters(
+            [p for _, target in self._pairs() for p in target.parameters()]
+        )
+        self.optimizer = FlatOptimizer(self.flat, optimizer, lr, alpha=optim_alpha, eps=optim_eps)
         self.episodes_at_last_target_update = 0
 
     @classmethod
@@ -163,9 +163,9 @@ class QLearner:
             weights = torch.where(td < 0, weights, torch.full_like(td, self.weighting_alpha))
         loss = (weights * td**2).sum() / m.sum()
 
-        self.optimizer.zero_grad()
+        self.flat.zero_grad()
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
+        grad_norm = self.flat.clip_grad_norm_(self.grad_clip)
         self.optimizer.step()
         self.update_targets(episodes_seen)
         with torch.no_grad():
@@ -190,23 +190,23 @@ class QLearner:
             return reward + self.gamma * not_done * target_tot
         # G_t = r_t + gamma (1 - d_t) [(1 - lambda) Q(s_{t+1}) + lambda G_{t+1}], where
         # G_{t+1} exists only if step t+1 is real; otherwise it falls back to Q(s_{t+1}).
-        lam = self.td_lambda
-        t_max = reward.shape[1]
-        returns = torch.zeros_like(target_tot)
-        next_return = torch.zeros_like(target_tot[:, 0])
-        for t in reversed(range(t_max)):
-            next_real = mask[:, t + 1] if t + 1 < t_max else torch.zeros_like(mask[:, t])
-            bootstrap = target_tot[:, t] + lam * next_real * (next_return - target_tot[:, t])
-            returns[:, t] = reward[:, t] + self.gamma * not_done[:, t] * bootstrap
-            next_return = returns[:, t]
-        return returns
+        # The factors that do not depend on G are computed for all steps at once, and the
+        # tensors split into per-step views once: the loop then runs five small ops a step.
+        next_real = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
+        lam_real = (self.td_lambda * next_real).unbind(1)
+        discount = (self.gamma * not_done).unbind(1)
+        q_next, r = target_tot.unbind(1), reward.unbind(1)
+        returns = [torch.zeros_like(q_next[0])] * len(r)
+        next_return = returns[0]
+        for t in reversed(range(len(r))):
+            bootstrap = q_next[t] + lam_real[t] * (next_return - q_next[t])
+            returns[t] = next_return = r[t] + discount[t] * bootstrap
+        return torch.stack(returns, dim=1)
 
     def update_targets(self, episodes_seen: int) -> None:
         if self.tau > 0:
             with torch.no_grad():
-                for online, target in self._pairs():
-                    for p, tp in zip(online.parameters(), target.parameters(), strict=True):
-                        tp.lerp_(p, self.tau)
+                self.target_flat.weights.lerp_(self.flat.weights, self.tau)
         elif episodes_seen - self.episodes_at_last_target_update >= self.target_update_interval:
             self.hard_update_targets()
             self.episodes_at_last_target_update = episodes_seen
@@ -240,3 +240,121 @@ class QLearner:
             self.target_mixer.load_state_dict(state["target_mixer"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.episodes_at_last_target_update = int(state["episodes_at_last_target_update"])
+
+
+class FlatParameters:
+    """Parameters rehoused as views into one flat tensor, with gradients likewise.
+
+    The modules keep their own parameters (names, shapes, ``state_dict`` unchanged), but
+    their storage becomes a slice of ``weights`` and their ``.grad`` a slice of ``grads``.
+    Backward then accumulates straight into ``grads``, and one optimizer step on
+    ``weights`` updates every parameter at once, with the same arithmetic, element by
+    element, as a step on each parameter separately.
+
+    >>> net = nn.Linear(3, 2)
+    >>> flat = FlatParameters(list(net.parameters()))
+    >>> flat.weights.shape, net.weight.data_ptr() == flat.weights.data_ptr()
+    (torch.Size([8]), True)
+    """
+
+    def __init__(self, params: list[nn.Parameter]) -> None:
+        if not params:
+            raise ValueError("FlatParameters needs at least one parameter")
+        first = params[0]
+        if any(p.dtype != first.dtype or p.device != first.device for p in params):
+            raise ValueError("all parameters must share one dtype and one device")
+        self.params = params
+        total = sum(p.numel() for p in params)
+        self.weights = nn.Parameter(torch.empty(total, dtype=first.dtype, device=first.device))
+        self.grads = torch.zeros_like(self.weights)
+        self.weights.grad = self.grads
+        self.grad_views: list[torch.Tensor] = []
+        offset = 0
+        with torch.no_grad():
+            for p in params:
+                n = p.numel()
+                self.weights[offset : offset + n].copy_(p.reshape(-1))
+                p.data = self.weights.data[offset : offset + n].view_as(p)
+                self.grad_views.append(self.grads[offset : offset + n].view_as(p))
+                offset += n
+        self.zero_grad()
+
+    def zero_grad(self) -> None:
+        """Zero the gradients, re-attaching any ``.grad`` that something else replaced."""
+        self.grads.zero_()
+        self.weights.grad = self.grads
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            if p.grad is not view:
+                p.grad = view
+
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        """``torch.nn.utils.clip_grad_norm_`` on the parameters, to the last bit.
+
+        The norm is taken per parameter and then over those norms, as torch does it, so
+        the result and the clipped gradients equal the per-parameter version exactly.
+        """
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            if p.grad is not view:  # autograd made a new tensor: bring it into the buffer
+                view.copy_(p.grad if p.grad is not None else torch.zeros_like(view))
+                p.grad = view
+        norms = torch._foreach_norm(self.grad_views, 2.0)
+        total = torch.linalg.vector_norm(torch.stack(norms), 2.0)
+        self.grads.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))
+        return total
+
+
+class FlatOptimizer:
+    """RMSprop or Adam on a :class:`FlatParameters`, written out in a few tensor calls.
+
+    The arithmetic is torch.optim's (``RMSprop(alpha, eps)``, ``Adam(betas=(0.9, 0.999),
+    eps)``, no weight decay or momentum) in the same order, so the weights match it to the
+    last bit (the tests check this); what is left out is torch.optim's per-step
+    bookkeeping, which for networks this small costs more than the arithmetic.
+
+    RMSprop: ``s = alpha s + (1 - alpha) g^2``, ``w -= lr g / (sqrt(s) + eps)``.
+    Adam: ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
+    ``w -= lr / (1 - beta1^k) * m / (sqrt(v) / sqrt(1 - beta2^k) + eps)`` at step ``k``.
+    """
+
+    BETAS = (0.9, 0.999)
+
+    def __init__(
+        self, flat: FlatParameters, kind: str, lr: float, alpha: float = 0.99, eps: float = 1e-5
+    ) -> None:
+        if kind not in ("rmsprop", "adam"):
+            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
+        self.flat, self.kind, self.lr, self.alpha, self.eps = flat, kind, lr, alpha, eps
+        self.steps = 0
+        names = ("square_avg",) if kind == "rmsprop" else ("exp_avg", "exp_avg_sq")
+        self.state = {name: torch.zeros_like(flat.weights) for name in names}
+
+    @torch.no_grad()
+    def step(self) -> None:
+        w, g, lr, eps = self.flat.weights, self.flat.grads, self.lr, self.eps
+        self.steps += 1
+        if self.kind == "rmsprop":
+            square_avg = self.state["square_avg"]
+            square_avg.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
+            w.addcdiv_(g, square_avg.sqrt().add_(eps), value=-lr)
+            return
+        beta1, beta2 = self.BETAS
+        exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
+        exp_avg.lerp_(g, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        step_size = (lr / (1 - beta1 ** float(self.steps))) * -1
+        denom = exp_avg_sq.sqrt().div_((1 - beta2 ** float(self.steps)) ** 0.5).add_(eps)
+        w.addcdiv_(exp_avg, denom, value=step_size)
+
+    def state_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "steps": self.steps,
+            "state": {k: v.clone() for k, v in self.state.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("kind") != self.kind:
+            raise ValueError(f"optimizer state is for {state.get('kind')!r}, not {self.kind!r}")
+        self.steps = int(state["steps"])
+        for key, value in state["state"].items():
+            self.state[key].copy_(value)

@@ -34,19 +34,26 @@ def epsilon_at(step: int, start: float, finish: float, anneal_steps: int) -> flo
 
 
 def choose_actions(
-    q: torch.Tensor, avail: torch.Tensor, epsilon: float, generator: torch.Generator | None = None
+    q: torch.Tensor | None,
+    avail: torch.Tensor,
+    epsilon: float,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Epsilon-greedy over available actions only. q, avail: [..., A] -> actions [...].
 
     With probability epsilon an agent picks uniformly among its available actions,
-    otherwise the available action with the highest Q-value.
+    otherwise the available action with the highest Q-value. With ``epsilon >= 1`` the
+    Q-values are never looked at, and ``q`` may be None.
     """
-    greedy = q.masked_fill(avail == 0, -torch.inf).argmax(-1)
     if epsilon <= 0.0:
-        return greedy
+        return q.masked_fill(avail == 0, -torch.inf).argmax(-1)
+    shape = avail.shape[:-1]
     flat = avail.reshape(-1, avail.shape[-1])
-    random_actions = torch.multinomial(flat, 1, generator=generator).view(greedy.shape)
-    explore = torch.rand(greedy.shape, generator=generator) < epsilon
+    random_actions = torch.multinomial(flat, 1, generator=generator).view(shape)
+    explore = torch.rand(shape, generator=generator) < epsilon
+    if epsilon >= 1.0:  # every agent explores (the draw above keeps the random stream)
+        return random_actions
+    greedy = q.masked_fill(avail == 0, -torch.inf).argmax(-1)
     return torch.where(explore, random_actions, greedy)
 
 
@@ -106,17 +113,19 @@ class EpisodeRunner:
         lengths = np.zeros(n_envs, np.int64)
         t = 0
         while running.any():
-            obs = torch.from_numpy(ep["obs"][:, t])
-            inputs = build_inputs(
-                obs,
-                last_actions if self.last_action_input else None,
-                self.n_actions,
-                self.agent_id_input,
-            )
-            # every agent of every environment in one forward pass, one step long
-            flat = inputs.reshape(n_envs * self.n_agents, 1, -1).to(device)
-            q, hidden = self.agent(flat, hidden)
-            q = q.reshape(n_envs, self.n_agents, self.n_actions).cpu()
+            q = None  # with uniform exploration (epsilon 1) the Q-values are not needed
+            if epsilon < 1.0:
+                obs = torch.from_numpy(ep["obs"][:, t])
+                inputs = build_inputs(
+                    obs,
+                    last_actions if self.last_action_input else None,
+                    self.n_actions,
+                    self.agent_id_input,
+                )
+                # every agent of every environment in one forward pass, one step long
+                flat = inputs.reshape(n_envs * self.n_agents, 1, -1).to(device)
+                q, hidden = self.agent(flat, hidden)
+                q = q.reshape(n_envs, self.n_agents, self.n_actions).cpu()
             avail = torch.from_numpy(ep["avail"][:, t])
             actions = choose_actions(q, avail, epsilon, self.generator)
             actions_np = actions.numpy()

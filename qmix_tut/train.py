@@ -10,6 +10,10 @@ into the replay buffer, then the learner takes ``updates_per_round`` gradient st
 Each episode's environment seed is derived from the run's seed and the episode's number,
 so a checkpoint between two rounds holds everything needed to continue exactly: the
 networks, targets, optimizer, replay buffer, counters and random generator states.
+
+Each history row is written after an evaluation of the greedy policy (``eval_return``);
+its ``wall_seconds`` counts the time spent collecting, learning and evaluating so far,
+so time-to-target figures include the cost of measuring them.
 """
 
 from __future__ import annotations
@@ -256,18 +260,26 @@ def versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def deterministic_torch(threads: int):
-    """Fixed thread count and deterministic kernels for the run; restored afterwards."""
+def deterministic_torch(threads: int, device: str | torch.device = "cpu"):
+    """Fixed thread count, and deterministic GPU kernels, for the run; restored afterwards.
+
+    The CPU kernels used here are deterministic already, so torch's deterministic mode is
+    only switched on for a GPU: switching it on the first time costs about two seconds
+    (torch imports its compiler settings), which a short CPU run would otherwise pay.
+    """
     old_threads = torch.get_num_threads()
     old_det = torch.are_deterministic_algorithms_enabled()
     old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    on_gpu = torch.device(device).type != "cpu"
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    if on_gpu:
+        torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         yield
     finally:
         torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
+        if on_gpu:
+            torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
 class _InterruptGuard:
@@ -385,7 +397,9 @@ class Trainer:
         return float(np.mean(returns)), float(np.std(returns))
 
     def log_row(self) -> dict[str, float]:
+        started = time.perf_counter()
         eval_mean, eval_std = self.evaluate()
+        self.wall_seconds += time.perf_counter() - started  # evaluating costs time too
         row = {
             "env_steps": self.env_steps,
             "episodes": self.episodes,
@@ -555,7 +569,7 @@ def train(
         raise ValueError("train needs a config (or resume_from a checkpoint)")
     run_path = Path(run_dir) if run_dir is not None else None
 
-    with deterministic_torch(config.threads):
+    with deterministic_torch(config.threads, resolve_device(config.device)):
         trainer = Trainer(config)
         if state is not None:
             trainer.load_state_dict(state)

@@ -1,0 +1,410 @@
+"""Measurements behind ``benchmarks/run_all.py``: throughput, time to target, scaling.
+
+Every function returns plain dicts of numbers, with wall-clock seconds and the process's
+CPU seconds side by side: on a machine shared with other work, CPU seconds are the fairer
+figure for a single-threaded run, and on a quiet machine the two agree.
+
+    import speed                                    # from inside benchmarks/
+    speed.throughput("mpe:simple_spread", "simple_spread", seconds=10)
+    speed.scaling_rows(n_agents=(2, 4, 8), lengths=(25,), reps=3)
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from qmix_tut import Config, train
+from qmix_tut.agents import RNNAgent, agent_input_dim
+from qmix_tut.learner import QLearner
+from qmix_tut.mixers import QMixer
+from qmix_tut.train import Trainer, deterministic_torch
+
+
+class Clock:
+    """Wall and process CPU seconds since it was made."""
+
+    def __init__(self) -> None:
+        self.wall0, self.cpu0 = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall0, time.process_time() - self.cpu0
+
+
+# ------------------------------------------------------------------------------------------
+# bare environments
+# ------------------------------------------------------------------------------------------
+class BareEnv:
+    """A task as its own package ships it, stepped with uniformly random actions.
+
+    ``mpe:simple_spread`` is ``mpe2``'s PettingZoo parallel env and ``lbf:<id>`` the
+    ``lbforaging`` gymnasium env, each through its own API, with no wrapper of ours. The
+    random actions are drawn in advance so that drawing them costs nothing in the timing.
+    """
+
+    def __init__(self, task: str, seed: int = 0) -> None:
+        self.task, self.rng = task, np.random.default_rng(seed)
+        if task.startswith("lbf:"):
+            import gymnasium
+            import lbforaging  # noqa: F401  (registers the Foraging ids)
+
+            self.env = gymnasium.make(task.partition(":")[2], disable_env_checker=True)
+            self.kind = "gym"
+            self.n_agents = len(self.env.action_space)
+            self.n_actions = int(self.env.action_space[0].n)
+        elif task == "mpe:simple_spread":
+            from qmix_tut.envs.adapters import simple_spread
+
+            self.env = simple_spread()
+            self.kind = "pettingzoo"
+            self.n_agents = len(self.env.possible_agents)
+            self.n_actions = int(self.env.action_space(self.env.possible_agents[0]).n)
+        else:
+            raise ValueError(f"no bare version of {task!r}; use mpe:simple_spread or lbf:<id>")
+        self.seed = seed
+        self.started = False
+
+    def _reset(self) -> None:
+        seed = self.seed if not self.started else None
+        self.started = True
+        self.env.reset(seed=seed)
+
+    def run(self, steps: int) -> int:
+        """Take ``steps`` random steps (resetting at episode ends); returns the steps taken."""
+        actions = self.rng.integers(self.n_actions, size=(steps, self.n_agents)).tolist()
+        if not self.started:
+            self._reset()
+        env = self.env
+        if self.kind == "gym":
+            for joint in actions:
+                _, _, terminated, truncated, _ = env.step(joint)
+                if terminated or truncated:
+                    env.reset()
+        else:
+            names = env.possible_agents
+            for joint in actions:
+                env.step({a: joint[i] for i, a in enumerate(names) if a in env.agents})
+                if not env.agents:
+                    env.reset()
+        return steps
+
+
+# ------------------------------------------------------------------------------------------
+# training throughput, with where the time goes
+# ------------------------------------------------------------------------------------------
+class _Timed:
+    """Wrap a callable and add up the wall seconds spent in it."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def throughput(task: str, preset: str, seconds: float = 20.0, chunks: int = 10) -> dict:
+    """Bare-env and training env steps per second, measured in alternating chunks.
+
+    Training runs ``Config.preset(preset)`` as is (its parallel envs, batch size and
+    updates per round), after the replay buffer holds one batch; evaluation is left out
+    here (time to target counts it). The two are interleaved in ``chunks`` pieces so that
+    a change in the machine's load hits both alike. Also returns the microseconds per
+    training env step spent in the env (through our wrapper), in choosing actions and
+    bookkeeping, and in learning.
+    """
+    cfg = Config.preset(preset, env=task, total_steps=10**9)
+    bare = BareEnv(task)
+    with deterministic_torch(cfg.threads):
+        trainer = Trainer(cfg)
+        env_time = []
+        for env in trainer.envs:
+            env.step = _Timed(env.step)  # an instance attribute shadows the method
+            env_time.append(env.step)
+        update = _Timed(trainer.learner.update)
+        trainer.learner.update = update
+        while len(trainer.buffer) < cfg.batch_size:
+            trainer.round()
+        bare.run(200)
+        for t in env_time:
+            t.seconds = 0.0
+        update.seconds = 0.0
+        totals = {k: 0.0 for k in ("bare_wall", "bare_cpu", "train_wall", "train_cpu")}
+        bare_steps = train_steps = 0
+        per_chunk = seconds / chunks
+        for _ in range(chunks):
+            clock = Clock()
+            while clock.read()[0] < per_chunk:
+                bare_steps += bare.run(100)
+            wall, cpu = clock.read()
+            totals["bare_wall"] += wall
+            totals["bare_cpu"] += cpu
+            clock = Clock()
+            before = trainer.env_steps
+            while clock.read()[0] < per_chunk:
+                trainer.round()
+            wall, cpu = clock.read()
+            train_steps += trainer.env_steps - before
+            totals["train_wall"] += wall
+            totals["train_cpu"] += cpu
+    env_seconds = sum(t.seconds for t in env_time)
+    out = {
+        "task": task,
+        "preset": preset,
+        "bare_steps": bare_steps,
+        "train_steps": train_steps,
+        "bare_rate_wall": bare_steps / totals["bare_wall"],
+        "bare_rate_cpu": bare_steps / totals["bare_cpu"],
+        "train_rate_wall": train_steps / totals["train_wall"],
+        "train_rate_cpu": train_steps / totals["train_cpu"],
+        "us_per_step_env": 1e6 * env_seconds / train_steps,
+        "us_per_step_learn": 1e6 * update.seconds / train_steps,
+    }
+    out["us_per_step_act"] = (
+        1e6 * totals["train_wall"] / train_steps - out["us_per_step_env"] - out["us_per_step_learn"]
+    )
+    out["ratio_wall"] = out["train_rate_wall"] / out["bare_rate_wall"]
+    out["ratio_cpu"] = out["train_rate_cpu"] / out["bare_rate_cpu"]
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# time to target
+# ------------------------------------------------------------------------------------------
+class _Done(Exception):
+    """Raised from the evaluation callback to end a run early."""
+
+
+def time_to_target(
+    preset: str, seed: int, targets: Sequence[float], limit_s: float, **overrides: Any
+) -> dict:
+    """Train ``Config.preset(preset)`` and time when the greedy return first reaches each target.
+
+    The clock starts before the trainer is built and is read at every evaluation, so the
+    times include building the envs and networks and every evaluation. The run stops once
+    every target is reached, or once ``limit_s`` CPU seconds have passed (CPU, so that a
+    busy machine does not cut a run short). Returns, per target, the wall and CPU seconds
+    and env steps at the first evaluation that reached it (None where none did), and the
+    whole curve.
+    """
+    cfg = Config.preset(preset, seed=seed, total_steps=10**9, **overrides)
+    curve: list[dict[str, float]] = []
+    clock = Clock()
+
+    def on_eval(row: dict) -> None:
+        wall, cpu = clock.read()
+        curve.append(
+            {
+                "env_steps": row["env_steps"],
+                "eval_return": row["eval_return"],
+                "wall": wall,
+                "cpu": cpu,
+            }
+        )
+        if max(r["eval_return"] for r in curve) >= max(targets) or cpu > limit_s:
+            raise _Done
+
+    try:
+        train(cfg, progress=False, callback=on_eval)
+    except _Done:
+        pass
+    reached = {}
+    for target in targets:
+        first = next((r for r in curve if r["eval_return"] >= target), None)
+        reached[str(target)] = first
+    return {
+        "preset": preset,
+        "seed": seed,
+        "limit_s": limit_s,
+        "reached": reached,
+        "best": max(r["eval_return"] for r in curve),
+        "curve": curve,
+    }
+
+
+def median_time(runs: Sequence[dict], target: float, key: str = "wall") -> float:
+    """Median over seeds of the seconds to reach ``target``; a seed that never did counts
+    as infinitely slow, so the median is finite only when most seeds got there."""
+    times = [
+        r["reached"][str(target)][key] if r["reached"][str(target)] else float("inf") for r in runs
+    ]
+    return float(statistics.median(times))
+
+
+# ------------------------------------------------------------------------------------------
+# the two-step game in the paper's setting
+# ------------------------------------------------------------------------------------------
+def two_step_runs(seeds: Sequence[int]) -> list[dict]:
+    """Seconds per full run of ``Config.preset("two_step_paper")`` (10k steps), per seed.
+
+    A short run first loads every module, so the times are those of a run in a session
+    that has already trained once (as in the notebooks and the test suite).
+    """
+    train(Config.preset("two_step_paper", total_steps=200), progress=False)
+    out = []
+    for seed in seeds:
+        clock = Clock()
+        result = train(Config.preset("two_step_paper", seed=seed), progress=False)
+        wall, cpu = clock.read()
+        out.append({"seed": seed, "wall": wall, "cpu": cpu, "return": result.final_eval_return})
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# scaling with the number of agents and the episode length
+# ------------------------------------------------------------------------------------------
+def _batch(b: int, t: int, n: int, obs_dim: int, state_dim: int, n_actions: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "obs": torch.randn(b, t + 1, n, obs_dim, generator=g),
+        "state": torch.randn(b, t + 1, state_dim, generator=g),
+        "avail": torch.ones(b, t + 1, n, n_actions),
+        "actions": torch.randint(n_actions, (b, t, n), generator=g),
+        "reward": torch.randn(b, t, generator=g),
+        "terminated": torch.zeros(b, t),
+        "mask": torch.ones(b, t),
+    }
+
+
+def _bytes(tensors) -> int:
+    return sum(x.element_size() * x.nelement() for x in tensors)
+
+
+def measure_update(
+    n_agents: int,
+    episode_length: int,
+    batch_size: int = 32,
+    obs_dim: int = 16,
+    n_actions: int = 5,
+    reps: int = 5,
+    seed: int = 0,
+) -> dict:
+    """Cost of one QMIX learner update with DRQN agents on a synthetic batch.
+
+    The global state is every agent's observation side by side (``state_dim = n_agents *
+    obs_dim``), as in the PettingZoo tasks. Times are the median of ``reps`` updates after
+    one warm-up, for the whole update and for the mixer alone (forward and backward).
+    Memory is what one update holds: the batch, the activations saved for the backward
+    pass (counted once per storage, parameters excluded), and the weights, gradients,
+    Adam moments and target weights.
+    """
+    state_dim = n_agents * obs_dim
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        agent = RNNAgent(agent_input_dim(obs_dim, n_actions, n_agents), n_actions)
+        mixer = QMixer(n_agents, state_dim)
+    learner = QLearner(agent, mixer, n_actions=n_actions, optimizer="adam", td_lambda=0.6)
+    batch = _batch(batch_size, episode_length, n_agents, obs_dim, state_dim, n_actions, seed)
+
+    param_storages = {learner.flat.weights.untyped_storage().data_ptr()}
+    saved: dict[int, int] = {}
+
+    def pack(x: torch.Tensor) -> torch.Tensor:
+        storage = x.untyped_storage()
+        if storage.data_ptr() not in param_storages:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return x
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda x: x):
+        learner.update(batch)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        learner.update(batch)
+        times.append(time.perf_counter() - start)
+
+    agent_qs = torch.randn(batch_size, episode_length, n_agents, requires_grad=True)
+    states = batch["state"][:, :-1]
+    mixer_times = []
+    for _ in range(reps + 1):
+        start = time.perf_counter()
+        mixer(agent_qs, states).sum().backward()
+        mixer_times.append(time.perf_counter() - start)
+
+    n_params = learner.flat.weights.numel()
+    weights_bytes = 4 * n_params * learner.flat.weights.element_size()  # w, grad, 2 moments
+    weights_bytes += learner.target_flat.weights.numel() * learner.flat.weights.element_size()
+    memory = {
+        "batch_mb": _bytes(batch.values()) / 2**20,
+        "activations_mb": sum(saved.values()) / 2**20,
+        "weights_mb": weights_bytes / 2**20,
+    }
+    return {
+        "n_agents": n_agents,
+        "episode_length": episode_length,
+        "batch_size": batch_size,
+        "update_ms": 1e3 * statistics.median(times),
+        "mixer_ms": 1e3 * statistics.median(mixer_times[1:]),
+        "mixer_params": sum(p.numel() for p in mixer.parameters()),
+        "agent_params": sum(p.numel() for p in agent.parameters()),
+        **memory,
+        "memory_mb": sum(memory.values()),
+    }
+
+
+def scaling_rows(
+    n_agents: Sequence[int] = (2, 4, 8, 16, 32),
+    lengths: Sequence[int] = (25, 50, 100, 200),
+    fixed_agents: int = 8,
+    fixed_length: int = 25,
+    reps: int = 5,
+    batch_size: int = 32,
+) -> dict[str, list[dict]]:
+    """``measure_update`` over agent counts (episode length fixed) and lengths (agents fixed)."""
+    with deterministic_torch(1):
+        by_agents = [measure_update(n, fixed_length, batch_size, reps=reps) for n in n_agents]
+        by_length = [measure_update(fixed_agents, t, batch_size, reps=reps) for t in lengths]
+    return {"agents": by_agents, "length": by_length}
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float]) -> dict[str, float]:
+    """Least-squares line y = a + b x and its R^2 (1 means exactly linear)."""
+    x_arr, y_arr = np.asarray(x, float), np.asarray(y, float)
+    b, a = np.polyfit(x_arr, y_arr, 1)
+    residual = y_arr - (a + b * x_arr)
+    total = ((y_arr - y_arr.mean()) ** 2).sum()
+    r2 = 1.0 - (residual**2).sum() / total if total > 0 else 1.0
+    return {"intercept": float(a), "slope": float(b), "r2": float(r2)}
+
+
+def scaling_figure(rows: dict[str, list[dict]]):
+    """Update time and memory against agents (left pair) and episode length (right pair)."""
+    import matplotlib.pyplot as plt
+
+    from qmix_tut.plotting import algo_color, style
+
+    qmix, other = algo_color("qmix"), "#555555"
+    with style():
+        fig, axes = plt.subplots(2, 2, figsize=(9.5, 6.5))
+        for col, (key, label) in enumerate(
+            [("agents", "number of agents"), ("length", "episode length (steps)")]
+        ):
+            data = rows[key]
+            x = [r["n_agents" if key == "agents" else "episode_length"] for r in data]
+            ax = axes[0, col]
+            ax.plot(x, [r["update_ms"] for r in data], "o-", color=qmix, label="whole update")
+            ax.plot(x, [r["mixer_ms"] for r in data], "s--", color=other, label="mixer only")
+            ax.set_ylabel("ms per update")
+            ax.legend(loc="upper left")
+            ax = axes[1, col]
+            ax.plot(x, [r["memory_mb"] for r in data], "o-", color=qmix, label="total")
+            ax.plot(x, [r["activations_mb"] for r in data], "s--", color=other, label="activations")
+            ax.set_ylabel("MB per update")
+            ax.set_xlabel(label)
+            ax.legend(loc="upper left")
+            for ax in axes[:, col]:
+                ax.set_xticks(x)
+                ax.set_ylim(bottom=0)
+        fixed = rows["agents"][0]["episode_length"], rows["length"][0]["n_agents"]
+        axes[0, 0].set_title(f"QMIX learner, episodes of {fixed[0]} steps")
+        axes[0, 1].set_title(f"QMIX learner, {fixed[1]} agents")
+        fig.tight_layout()
+    return fig

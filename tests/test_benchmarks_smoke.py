@@ -1,0 +1,86 @@
+"""The benchmark helpers on tiny inputs: right shapes and sound arithmetic, no timings."""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name):
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+speed = _load("speed")
+run_all = _load("run_all")
+
+
+def test_scaling_table_shape_and_linear_memory():
+    rows = speed.scaling_rows(
+        n_agents=(2, 4, 8), lengths=(3, 6), fixed_agents=2, fixed_length=3, reps=1, batch_size=2
+    )
+    assert [r["n_agents"] for r in rows["agents"]] == [2, 4, 8]
+    assert [r["episode_length"] for r in rows["length"]] == [3, 6]
+    assert all(r["n_agents"] == 2 for r in rows["length"])
+    for r in rows["agents"] + rows["length"]:
+        assert r["update_ms"] > 0 and r["mixer_ms"] > 0 and r["activations_mb"] > 0
+        assert r["memory_mb"] == pytest.approx(
+            r["batch_mb"] + r["activations_mb"] + r["weights_mb"]
+        )
+    # the QMIX mixer's weights grow by the same amount with every doubling step of agents
+    params = [r["mixer_params"] for r in rows["agents"]]
+    fit = speed.linear_fit([2, 4, 8], params)
+    assert fit["r2"] == pytest.approx(1.0) and fit["slope"] > 0
+    # a longer episode holds more activations for the backward pass
+    assert rows["length"][1]["activations_mb"] > rows["length"][0]["activations_mb"]
+
+
+def test_linear_fit_recovers_a_line_and_spots_a_curve():
+    fit = speed.linear_fit([1, 2, 3, 4], [3, 5, 7, 9])
+    assert (fit["intercept"], fit["slope"], fit["r2"]) == pytest.approx((1.0, 2.0, 1.0))
+    assert speed.linear_fit([1, 2, 4, 8, 16], [2, 4, 16, 256, 65536])["r2"] < 0.9
+
+
+def test_median_time_counts_misses_as_slow():
+    def run(t):
+        return {"reached": {"-57.0": None if t is None else {"wall": t, "cpu": t}}}
+
+    assert speed.median_time([run(10), run(None), run(20)], -57.0) == 20
+    assert math.isinf(speed.median_time([run(10), run(None), run(None)], -57.0))
+
+
+@pytest.mark.parametrize("task", ["mpe:simple_spread", "lbf:Foraging-8x8-2p-2f-coop-v3"])
+def test_bare_env_steps_through_episode_ends(task):
+    env = speed.BareEnv(task)
+    assert env.run(120) == 120  # longer than one episode of either task
+    with pytest.raises(ValueError, match="no bare version"):
+        speed.BareEnv("two_step")
+
+
+def test_summary_table_has_a_row_per_figure():
+    results = {
+        "two_step": {"runs": [{"wall": 8.0, "cpu": 7.5, "return": 8.0}] * 3},
+        "ttt": {
+            "simple_spread": {
+                "targets": [[-57.0, 30.0], [-48.6, 180.0]],
+                "runs": [
+                    {"reached": {"-57.0": {"wall": 20.0, "cpu": 19.0, "env_steps": 3e4},
+                                 "-48.6": None}}
+                ] * 3,
+            }
+        },
+    }  # fmt: skip
+    rows = run_all.summary_rows(results)
+    assert len(rows) == 3 and all(len(r) == 5 for r in rows)
+    assert rows[0][1] == "20.0 s" and rows[0][3] == "<= 30 s" and "30k steps" in rows[0][0]
+    assert rows[1][1] == "not reached"
+    assert rows[2][1] == "8.0 s" and rows[2][3] == "<= 10 s"
+    assert "| measure |" in run_all.markdown(results)
