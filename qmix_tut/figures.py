@@ -746,13 +746,6 @@ def simple_spread_curves(out_dir: Path) -> list[Path]:
     return save_figure(fig, out_dir, "simple_spread_curves", png_width_px=1000)
 
 
-@register("lbf_curves")
-def lbf_curves(out_dir: Path) -> list[Path]:
-    """Greedy test return of the stored Level-Based Foraging runs."""
-    fig = _curves_figure("lbf", "LBF Foraging-8x8-2p-2f-coop-v3", "greedy test return")
-    return save_figure(fig, out_dir, "lbf_curves", png_width_px=1000)
-
-
 @register("two_step_tables")
 def two_step_tables(out_dir: Path) -> list[Path]:
     """QMIX's and VDN's learned two-step Q_tot tables (median over seeds) beside the paper's."""
