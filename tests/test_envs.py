@@ -302,3 +302,17 @@ def test_uniform_view_of_any_parallel_env():
         "episode_limit": 2,
     }  # fmt: skip
     assert set(NAMED_MATRIX_GAMES) >= {"climbing", "penalty", "qtran"}
+
+
+def test_lbf_scales_observations_onto_minus_one_to_one():
+    scaled = make("lbf:Foraging-8x8-2p-2f-coop-v3")
+    raw = make("lbf:Foraging-8x8-2p-2f-coop-v3", scale_obs=False)
+    obs, state, _ = scaled.reset(seed=4)
+    raw_obs, raw_state, _ = raw.reset(seed=4)
+    assert obs.min() >= -1 and obs.max() <= 1 and state.min() >= -1 and state.max() <= 1
+    # raw entries are grid coordinates -1..7 and levels 0..4 (or 0..2): the map is affine
+    assert set(np.unique(raw_obs[:, :2])) <= set(range(-1, 8))
+    np.testing.assert_allclose(obs[:, 0], (raw_obs[:, 0] + 1) / 8 * 2 - 1, atol=1e-6)
+    np.testing.assert_allclose(state.reshape(2, -1), obs, atol=1e-6)
+    with pytest.raises(ValueError, match="scale_obs must be True or False"):
+        make("lbf:Foraging-8x8-2p-2f-coop-v3", scale_obs="yes")

@@ -92,6 +92,13 @@ class LBFParallelEnv(ParallelEnv):
     (actions: 0 none, 1 north, 2 south, 3 west, 4 east, 5 load). ``state()`` is the
     observations concatenated.
 
+    The game reports grid coordinates (0 to size - 1, or -1 for "not seen") and levels as
+    plain numbers. With ``scale_obs`` (the default) every entry is mapped linearly from
+    its range in the game's observation space onto [-1, 1], so that no input is several
+    times larger than the others. This matters for QMIX: fed the raw state of an 8x8 grid,
+    a freshly built mixer starts at Q_tot of about 15 on a task whose returns are at most
+    1, and learning spends its first hundreds of thousands of steps unlearning that.
+
     The underlying game reports every end as ``done``; here collecting all the food is a
     termination, and reaching ``max_episode_steps`` with food left is a truncation. The
     game itself replaces a disallowed move with "none"; :class:`MultiAgentEnv` refuses it.
@@ -100,22 +107,29 @@ class LBFParallelEnv(ParallelEnv):
         env_id: a registered Foraging id such as ``"Foraging-8x8-2p-2f-coop-v3"``.
         max_episode_steps: the time limit (the id's registered value, 50, by default).
         render_mode: ``None``, ``"human"`` or ``"rgb_array"`` (both need a display).
+        scale_obs: map observations (and so the state) onto [-1, 1]; False gives the
+            game's raw numbers.
         normalize_reward, penalty, observe_agent_levels: passed to the game.
 
     >>> env = LBFParallelEnv("Foraging-5x5-2p-1f-v3", max_episode_steps=10)
     >>> env.episode_limit, int(env.action_space("agent_1").n)
     (10, 6)
+    >>> obs, _ = env.reset(seed=0)
+    >>> bool(obs["agent_0"].min() >= -1 and obs["agent_0"].max() <= 1)
+    True
     """
 
     metadata: dict[str, Any] = {"name": "lbforaging", "render_modes": ["human", "rgb_array"]}
     shared_reward = False
     GAME_KWARGS = ("normalize_reward", "penalty", "observe_agent_levels")
+    OPTIONS = ("scale_obs",)
 
     def __init__(
         self,
         env_id: str = LBF_EXAMPLE,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        scale_obs: bool = True,
         **game_kwargs: Any,
     ) -> None:
         import gymnasium
@@ -131,7 +145,7 @@ class LBFParallelEnv(ParallelEnv):
             )
         for key in game_kwargs:
             if key not in self.GAME_KWARGS:
-                accepted = ("max_episode_steps", "render_mode", *self.GAME_KWARGS)
+                accepted = ("max_episode_steps", "render_mode", *self.OPTIONS, *self.GAME_KWARGS)
                 raise ValueError(
                     f"LBF does not take the argument {key!r} (it takes: {', '.join(accepted)})"
                 )
@@ -146,12 +160,22 @@ class LBFParallelEnv(ParallelEnv):
         self.env_id = env_id
         self.metadata = {**type(self).metadata, "name": f"lbf:{env_id}"}
         self.episode_limit = int(kwargs["max_episode_steps"])
+        if not isinstance(scale_obs, bool):
+            raise ValueError(f"scale_obs must be True or False, got {scale_obs!r}")
+        self.scale_obs = scale_obs
         n = self._game.n_agents
         self.possible_agents = [f"agent_{i}" for i in range(n)]
         self.agents: list[str] = []
-        self._observation_spaces = {
-            a: self._game.observation_space[i] for i, a in enumerate(self.possible_agents)
-        }
+        raw = self._game.observation_space[0]
+        low, high = raw.low.astype(np.float32), raw.high.astype(np.float32)
+        span = np.where(high > low, high - low, 1.0).astype(np.float32)
+        # x -> 2 (x - low) / (high - low) - 1, as one multiply and one add per step
+        self._obs_mul, self._obs_add = 2.0 / span, -2.0 * low / span - 1.0
+        if scale_obs:
+            box = spaces.Box(-1.0, 1.0, shape=raw.shape, dtype=np.float32)
+        else:
+            box = spaces.Box(low, high, dtype=np.float32)
+        self._observation_spaces = {a: box for a in self.possible_agents}
         self._action_spaces = {
             a: spaces.Discrete(self._game.action_space[i].n)
             for i, a in enumerate(self.possible_agents)
@@ -196,7 +220,7 @@ class LBFParallelEnv(ParallelEnv):
         )
 
     def state(self) -> np.ndarray:
-        return np.concatenate([np.asarray(o, dtype=np.float32).ravel() for o in self._obs])
+        return np.concatenate([self._scaled(o).ravel() for o in self._obs])
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
@@ -209,11 +233,12 @@ class LBFParallelEnv(ParallelEnv):
     def close(self) -> None:
         self._game.close()
 
+    def _scaled(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float32)
+        return obs * self._obs_mul + self._obs_add if self.scale_obs else obs.copy()
+
     def _observations(self) -> dict[str, np.ndarray]:
-        return {
-            a: np.asarray(self._obs[i], dtype=np.float32)
-            for i, a in enumerate(self.possible_agents)
-        }
+        return {a: self._scaled(self._obs[i]) for i, a in enumerate(self.possible_agents)}
 
     def _infos(self) -> dict[str, dict]:
         # the game keeps, per player, the list of moves it allows right now

@@ -84,7 +84,9 @@ def _builders() -> dict[str, Callable[[str, dict[str, Any]], ParallelEnv]]:
 def _lbf(name: str, kwargs: dict[str, Any]) -> ParallelEnv:
     from .adapters import LBFParallelEnv
 
-    allowed = ("max_episode_steps", "render_mode", *LBFParallelEnv.GAME_KWARGS)
+    allowed = (
+        "max_episode_steps", "render_mode", *LBFParallelEnv.OPTIONS, *LBFParallelEnv.GAME_KWARGS
+    )
     return LBFParallelEnv(name.partition(":")[2], **_take(name, kwargs, allowed))
 
 
