@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "figures" / "data" / "benchmarks"
 PARTS = ("throughput", "ttt", "two_step", "scaling")
 
-# The reference implementation's figures, measured on the same machine type (issue 8).
+# The reference implementation's figures, measured on the same machine type.
 TASKS = {
     "simple_spread": {
         "env": "mpe:simple_spread",
@@ -251,7 +251,7 @@ def markdown(results: dict) -> str:
         f"run, torch {info.get('torch', '?')}, qmix_tut {info.get('qmix_tut', '?')}; load "
         f"average at the start {', '.join(f'{x:.1f}' for x in info.get('load_average', []))}.",
         "Reference: the cooperative MARL benchmark's QMIX implementation with its default "
-        "configuration, on the same machine type (issue 8).",
+        "configuration, on the same machine type.",
         "",
         "| measure | ours (wall) | ours (CPU) | target | reference |",
         "|---|---:|---:|---:|---:|",
