@@ -158,10 +158,10 @@ class QLearner:
         )
         m = mask.unsqueeze(-1).expand_as(q_tot)
         td = (q_tot - targets) * m
-        weights = torch.ones_like(td)
-        if self.weighting == "ow":
-            weights = torch.where(td < 0, weights, torch.full_like(td, self.weighting_alpha))
-        loss = (weights * td**2).sum() / m.sum()
+        squared = td**2
+        if self.weighting == "ow":  # full weight where Q_tot is below its target, else alpha
+            squared = torch.where(td < 0, squared, self.weighting_alpha * squared)
+        loss = squared.sum() / m.sum()
 
         self.flat.zero_grad()
         loss.backward()

@@ -96,8 +96,8 @@ class LBFParallelEnv(ParallelEnv):
     plain numbers. With ``scale_obs`` (the default) every entry is mapped linearly from
     its range in the game's observation space onto [-1, 1], so that no input is several
     times larger than the others. This matters for QMIX: fed the raw state of an 8x8 grid,
-    a freshly built mixer starts at Q_tot of about 15 on a task whose returns are at most
-    1, and learning spends its first hundreds of thousands of steps unlearning that.
+    a freshly built mixer typically starts at Q_tot of about 10 on a task whose returns
+    are at most 1, and learning spends hundreds of thousands of steps unlearning that.
 
     The underlying game reports every end as ``done``; here collecting all the food is a
     termination, and reaching ``max_episode_steps`` with food left is a truncation. The
