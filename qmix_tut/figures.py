@@ -740,9 +740,9 @@ def _curves_figure(task: str, title: str, ylabel: str) -> Figure:
             end = REFERENCE_LBF_NEVER_ABOVE[0]
             ax.plot([0, end], [REFERENCE_LBF_NEVER_ABOVE[1]] * 2, "--",
                     color=ALGO_COLORS["paper"], linewidth=1.5,
-                    label="reference QMIX: never above 0.05 in 430k steps")  # fmt: skip
+                    label="reference QMIX (< 0.05 to 430k)")  # fmt: skip
             ax.set_ylim(-0.03, 1.05)
-        ax.legend(loc="center right" if task == "lbf" else "lower right")
+        ax.legend(loc="upper left" if task == "lbf" else "lower right")
     return fig
 
 

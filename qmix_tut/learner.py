@@ -134,7 +134,10 @@ class QLearner:
         q_taken = q[:, :-1].gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # [B, T, n]
 
         with torch.no_grad():
-            target_q = self.episode_q_values(self.target_agent, inputs)[:, 1:]
+            if getattr(self.target_agent, "recurrent", False):  # needs the whole history
+                target_q = self.episode_q_values(self.target_agent, inputs)[:, 1:]
+            else:  # a feed-forward agent is scored only where it is needed, at t + 1
+                target_q = self.episode_q_values(self.target_agent, inputs[:, 1:])
             next_avail = avail[:, 1:]
             # a state with nothing available (the padding after an episode) scores 0
             has_action = next_avail.sum(-1, keepdim=True) > 0

@@ -105,16 +105,19 @@ class EpisodeRunner:
         ep = self._empty(n_envs)
         for i, env in enumerate(envs):
             ep["obs"][i, 0], ep["state"][i, 0], ep["avail"][i, 0] = env.reset(seed=seeds[i])
-        device = next(self.agent.parameters()).device
-        hidden = self.agent.init_hidden(n_envs * self.n_agents)
-        last_actions = torch.full((n_envs, self.n_agents), -1, dtype=torch.int64)
-        running = np.ones(n_envs, dtype=bool)
+        # with uniform exploration (epsilon 1) the agent is never asked: skip its set-up
+        greedy_part = epsilon < 1.0
+        if greedy_part:
+            device = next(self.agent.parameters()).device
+            hidden = self.agent.init_hidden(n_envs * self.n_agents)
+            last_actions = torch.full((n_envs, self.n_agents), -1, dtype=torch.int64)
+        running = list(range(n_envs))  # the envs whose episode goes on
         returns = np.zeros(n_envs, np.float64)
         lengths = np.zeros(n_envs, np.int64)
         t = 0
-        while running.any():
-            q = None  # with uniform exploration (epsilon 1) the Q-values are not needed
-            if epsilon < 1.0:
+        while running:
+            q = None
+            if greedy_part:
                 obs = torch.from_numpy(ep["obs"][:, t])
                 inputs = build_inputs(
                     obs,
@@ -129,7 +132,8 @@ class EpisodeRunner:
             avail = torch.from_numpy(ep["avail"][:, t])
             actions = choose_actions(q, avail, epsilon, self.generator)
             actions_np = actions.numpy()
-            for i in np.flatnonzero(running):
+            still_running = []
+            for i in running:
                 obs_i, state_i, avail_i, reward, terminated, truncated, _ = envs[i].step(
                     actions_np[i]
                 )
@@ -144,13 +148,15 @@ class EpisodeRunner:
                 )
                 returns[i] += reward
                 lengths[i] += 1
-                if terminated or truncated:
-                    running[i] = False
-                elif t + 1 >= self.limit:
-                    raise RuntimeError(
-                        f"environment {envs[i].name} ran past its episode_limit {self.limit}"
-                    )
-            last_actions = actions
+                if not (terminated or truncated):
+                    if t + 1 >= self.limit:
+                        raise RuntimeError(
+                            f"environment {envs[i].name} ran past its episode_limit {self.limit}"
+                        )
+                    still_running.append(i)
+            running = still_running
+            if greedy_part:
+                last_actions = actions
             t += 1
         episodes = {k: torch.from_numpy(v) for k, v in ep.items()}
         stats = {"returns": returns, "lengths": lengths, "steps": int(lengths.sum())}

@@ -97,7 +97,10 @@ class _CooperativeGame(ParallelEnv):
             if agent not in actions:
                 raise ValueError(f"{self.name}: no action given for {agent}")
             action = actions[agent]
-            if not self._action_spaces[agent].contains(action):
+            # what Discrete(n).contains accepts, checked without its per-call overhead
+            if isinstance(action, np.ndarray) and action.shape == ():
+                action = action.item()
+            if not (isinstance(action, (int, np.integer)) and 0 <= action < self.n_actions):
                 raise ValueError(
                     f"{self.name}: {agent} chose action {action!r}, outside 0..{self.n_actions - 1}"
                 )
