@@ -1,20 +1,10 @@
 """Exercise checkers of notebooks 00-02: a right answer passes, typical mistakes get a hint."""
 
 import numpy as np
-import pytest
 import torch
+from exercise_helpers import fails_with
 
 import qmix_tut.exercises as ex
-from qmix_tut.exercises import ExerciseFailed
-
-
-def fails_with(checker, fn, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert "Hint:" in message
 
 
 def test_checkers_are_reexported():

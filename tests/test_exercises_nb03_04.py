@@ -3,21 +3,11 @@
 import itertools
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
+from exercise_helpers import fails_with
 
 import qmix_tut.exercises as ex
-from qmix_tut.exercises import ExerciseFailed
-
-
-def fails_with(checker, fn, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert "Hint:" in message
 
 
 def test_checkers_are_reexported():

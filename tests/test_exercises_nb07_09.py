@@ -3,22 +3,12 @@
 import math
 
 import numpy as np
-import pytest
 import torch
+from exercise_helpers import fails_with
 
 import qmix_tut.exercises as ex
-from qmix_tut.exercises import ExerciseFailed
 from qmix_tut.exercises.nb09 import QUIZ
 from qmix_tut.mixers import QMixer
-
-
-def fails_with(checker, fn, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
-    assert "Hint:" in message
 
 
 def test_checkers_are_reexported():

@@ -170,20 +170,26 @@ def test_bad_files_give_clear_errors(tmp_path):
         train(result.config, resume_from=tmp_path / "run" / "result.pt", progress=False)
 
 
-def test_short_simple_spread_run_beats_random_play():
-    from qmix_tut.envs import make
-
-    env = make("mpe:simple_spread")
+def random_play_returns(env, episodes: int) -> list[float]:
+    """Team returns of uniformly random available actions, episodes seeded 1000, 1001, ..."""
     rng = np.random.default_rng(0)
-    random_returns = []
-    for episode in range(32):
+    returns = []
+    for episode in range(episodes):
         _, _, avail = env.reset(seed=1000 + episode)
         total, done = 0.0, False
         while not done:
             acts = [int(rng.choice(np.flatnonzero(row))) for row in avail]
             _, _, avail, reward, terminated, truncated, _ = env.step(acts)
             total, done = total + reward, terminated or truncated
-        random_returns.append(total)
+        returns.append(total)
+    return returns
+
+
+def test_short_simple_spread_run_beats_random_play():
+    from qmix_tut.envs import make
+
+    env = make("mpe:simple_spread")
+    random_returns = random_play_returns(env, episodes=32)
     result = train(
         Config.preset("simple_spread", total_steps=30_000, eval_interval=10_000, seed=1),
         progress=False,
@@ -197,16 +203,7 @@ def test_short_lbf_run_beats_random_play():
 
     name, kwargs = "lbf:Foraging-5x5-2p-1f-v3", {"max_episode_steps": 25}
     env = make(name, **kwargs)
-    rng = np.random.default_rng(0)
-    random_returns = []
-    for episode in range(64):
-        _, _, avail = env.reset(seed=1000 + episode)
-        total, done = 0.0, False
-        while not done:
-            acts = [int(rng.choice(np.flatnonzero(row))) for row in avail]
-            _, _, avail, reward, terminated, truncated, _ = env.step(acts)
-            total, done = total + reward, terminated or truncated
-        random_returns.append(total)
+    random_returns = random_play_returns(env, episodes=64)
     config = Config.preset(
         "lbf", env=name, env_kwargs=kwargs, total_steps=40_000, epsilon_anneal_steps=20_000,
         eval_interval=5_000, seed=1,

@@ -235,7 +235,8 @@ class LBFParallelEnv(ParallelEnv):
 
     def _scaled(self, obs: np.ndarray) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float32)
-        return obs * self._obs_mul + self._obs_add if self.scale_obs else obs.copy()
+        # the game builds new arrays every step, so the raw ones can be passed on as they are
+        return obs * self._obs_mul + self._obs_add if self.scale_obs else obs
 
     def _observations(self) -> dict[str, np.ndarray]:
         return {a: self._scaled(self._obs[i]) for i, a in enumerate(self.possible_agents)}

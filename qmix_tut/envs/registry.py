@@ -85,7 +85,10 @@ def _lbf(name: str, kwargs: dict[str, Any]) -> ParallelEnv:
     from .adapters import LBFParallelEnv
 
     allowed = (
-        "max_episode_steps", "render_mode", *LBFParallelEnv.OPTIONS, *LBFParallelEnv.GAME_KWARGS
+        "max_episode_steps",
+        "render_mode",
+        *LBFParallelEnv.OPTIONS,
+        *LBFParallelEnv.GAME_KWARGS,
     )
     return LBFParallelEnv(name.partition(":")[2], **_take(name, kwargs, allowed))
 
