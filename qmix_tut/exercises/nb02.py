@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..mixers import VDNMixer
-from ._common import fail, report_pass
+from ._common import fail, report_pass, tensor_like
 
 __all__ = ["check_additive_fit", "check_vdn_sum", "check_vdn_target"]
 
@@ -99,14 +99,12 @@ def check_vdn_target(fn: Callable) -> bool:
         best = next_qs.max(dim=-1).values.sum(dim=-1)
         expected = reward + gamma * (1 - terminated) * best
         got = fn(reward.clone(), terminated.clone(), next_qs.clone(), gamma)
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                "one target per transition: max over actions (dim=-1), then sum over agents.",
-            )
+        got = tensor_like(
+            name,
+            got,
+            expected,
+            "one target per transition: max over actions (dim=-1), then sum over agents.",
+        )
         if torch.allclose(got, expected, atol=1e-5):
             continue
         candidates = {

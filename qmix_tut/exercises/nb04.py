@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..mixers import QMixer, VDNSMixer
-from ._common import fail, report_pass
+from ._common import fail, report_pass, tensor_like
 
 __all__ = ["check_hypernet_weights", "check_qmix_forward", "check_vdn_s"]
 
@@ -157,14 +157,12 @@ def check_vdn_s(fn: Callable[..., torch.Tensor]) -> bool:
         with torch.no_grad():
             expected = reference(agent_qs, states)
             got = fn(agent_qs.clone(), states.clone(), reference.V)
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                "sum over the agents with keepdim=True, so [..., n] becomes [..., 1] like v(s).",
-            )
+        got = tensor_like(
+            name,
+            got,
+            expected,
+            "sum over the agents with keepdim=True, so [..., n] becomes [..., 1] like v(s).",
+        )
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-5):
             continue

@@ -11,19 +11,9 @@ from collections.abc import Callable
 
 import torch
 
-from ._common import fail, report_pass
+from ._common import fail, report_pass, tensor_like
 
 __all__ = ["check_double_q_values", "check_masked_td_loss", "check_td_targets"]
-
-
-def _tensor(name: str, got, expected: torch.Tensor, hint: str) -> torch.Tensor:
-    if not isinstance(got, torch.Tensor):
-        raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-    if got.shape != expected.shape:
-        raise fail(
-            name, f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint
-        )
-    return got
 
 
 def check_td_targets(fn: Callable[..., torch.Tensor]) -> bool:
@@ -46,7 +36,7 @@ def check_td_targets(fn: Callable[..., torch.Tensor]) -> bool:
         gamma = 0.9
         expected = reward + gamma * (1 - terminated) * next_q
         got = fn(reward.clone(), terminated.clone(), truncated.clone(), next_q.clone(), gamma)
-        got = _tensor(name, got, expected, "one target per step: [B, T], like the reward.")
+        got = tensor_like(name, got, expected, "one target per step: [B, T], like the reward.")
         if torch.allclose(got, expected, atol=1e-6):
             continue
         ended = torch.clamp(terminated + truncated, max=1.0)
@@ -87,7 +77,7 @@ def check_double_q_values(fn: Callable[..., torch.Tensor]) -> bool:
         choice = online.masked_fill(avail == 0, -torch.inf).argmax(-1, keepdim=True)
         expected = target.gather(-1, choice).squeeze(-1)
         got = fn(online.clone(), target.clone(), avail.clone())
-        got = _tensor(name, got, expected, "one value per agent: [B, T, n].")
+        got = tensor_like(name, got, expected, "one value per agent: [B, T, n].")
         if torch.allclose(got, expected):
             continue
         unmasked = target.gather(-1, online.argmax(-1, keepdim=True)).squeeze(-1)
