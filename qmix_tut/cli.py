@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-ALGO_CHOICES = ("iql", "vdn", "vdn_s", "qmix", "qmix_ns", "qmix_lin")
+from .algorithms import ALGOS as ALGO_CHOICES
 
 
 class CliError(Exception):

@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-ALGOS = ("iql", "vdn", "vdn_s", "qmix", "qmix_ns", "qmix_lin")
+from .algorithms import AGENTS, ALGOS, HYPERNET_LAYERS, OPTIMIZERS, RNN_CELLS, WEIGHTINGS
 
 
 @dataclass
@@ -95,10 +95,10 @@ class Config:
         if not isinstance(self.env_kwargs, dict):
             raise ValueError(f"Config.env_kwargs must be a dict, got {self.env_kwargs!r}")
         _choice("algo", self.algo, ALGOS)
-        _choice("agent", self.agent, ("mlp", "rnn"))
-        _choice("rnn_cell", self.rnn_cell, ("gru", "lstm"))
-        _choice("optimizer", self.optimizer, ("rmsprop", "adam"))
-        _choice("weighting", self.weighting, ("none", "ow"))
+        _choice("agent", self.agent, AGENTS)
+        _choice("rnn_cell", self.rnn_cell, RNN_CELLS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("weighting", self.weighting, WEIGHTINGS)
         if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
             raise ValueError(
                 f"Config.device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}"
@@ -107,7 +107,7 @@ class Config:
         _at_least("threads", self.threads, 1)
         _at_least("hidden_dim", self.hidden_dim, 1)
         _at_least("mixer_embed", self.mixer_embed, 1)
-        _choice("hypernet_layers", self.hypernet_layers, (1, 2))
+        _choice("hypernet_layers", self.hypernet_layers, HYPERNET_LAYERS)
         _at_least("hypernet_embed", self.hypernet_embed, 1)
         _at_least("num_envs", self.num_envs, 1)
         _unit("epsilon_start", self.epsilon_start)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .algorithms import MIXER_NAMES, spec
+
 
 def check_mixer_inputs(
     agent_qs: torch.Tensor, states: torch.Tensor | None, n_agents: int, state_dim: int | None
@@ -158,9 +160,6 @@ class QMixerNoState(nn.Module):
         return hidden @ torch.abs(self.w_final) + self.v
 
 
-MIXERS = ("iql", "vdn", "vdn_s", "qmix", "qmix_ns", "qmix_lin")
-
-
 def make_mixer(
     algo: str,
     n_agents: int,
@@ -169,9 +168,11 @@ def make_mixer(
     hypernet_layers: int = 2,
     hypernet_embed: int = 64,
 ) -> nn.Module | None:
-    """The mixer for an algorithm name; None for IQL (each agent learns on its own)."""
-    if algo == "iql":
+    """The mixer of an algorithm (see :mod:`qmix_tut.algorithms`); None when it has none."""
+    mixer = spec(algo).mixer
+    if mixer is None:
         return None
+    algo = mixer
     if algo == "vdn":
         return VDNMixer(n_agents)
     if algo == "vdn_s":
@@ -182,4 +183,4 @@ def make_mixer(
         return QMixerNoState(n_agents, state_dim, embed_dim)
     if algo == "qmix_lin":
         return LinearMixer(n_agents, state_dim, hypernet_layers, hypernet_embed)
-    raise ValueError(f"unknown algorithm {algo!r}; choose one of {', '.join(MIXERS)}")
+    raise ValueError(f"no mixer is built for {algo!r}; mixers: {', '.join(MIXER_NAMES)}")

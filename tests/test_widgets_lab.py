@@ -1,4 +1,4 @@
-"""Widgets of notebook 07: payoff editor, mixer explorer and comparison panel."""
+"""Widgets of notebook 09: payoff editor, mixer explorer and comparison panel."""
 
 import itertools
 import math

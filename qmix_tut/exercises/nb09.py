@@ -1,142 +1,115 @@
-"""Exercises for notebook 09 (papers and Q&A): what the mixer costs, and a short quiz.
+"""Exercises for notebook 09 (the experiment lab): reading a mixer surface and a learning curve.
 
->>> check_quiz({"abs": "b", "biases": "a", "timeouts": "b", "vdn_enough": "a", "ctde": "b"})
-PASS quiz: ...
+>>> import numpy as np
+>>> check_min_slopes(lambda g, h: (np.diff(g, axis=0).min() / h, np.diff(g, axis=1).min() / h))
+PASS min_slopes: ...
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Sequence
 
-from ..mixers import QMixer
+import numpy as np
+
 from ._common import fail, report_pass
 
-__all__ = ["QUIZ", "check_mixer_param_count", "check_quiz"]
+__all__ = ["check_min_slopes", "check_steps_to_target"]
 
 
-def check_mixer_param_count(fn: Callable[[int, int, int, int, int], int]) -> bool:
-    """``fn(n_agents, state_dim, embed_dim, hypernet_layers, hypernet_embed) -> int``: the
-    number of trained numbers in a :class:`~qmix_tut.mixers.QMixer` of that size."""
-    name = "mixer_param_count"
-    cases = [(2, 3, 8, 1, 64), (3, 48, 32, 2, 64), (8, 120, 32, 2, 64), (27, 300, 32, 1, 64)]
-    cases.append((5, 10, 16, 2, 32))
-    for n, s, e, layers, h in cases:
-        mixer = QMixer(n, s, embed_dim=e, hypernet_layers=layers, hypernet_embed=h)
-        expected = sum(p.numel() for p in mixer.parameters())
-        got = fn(n, s, e, layers, h)
-        if got == expected:
-            continue
-        w1_only = (s * n * e + n * e) if layers == 1 else (s * h + h + h * n * e + n * e)
-        if isinstance(got, (int, float)) and got == expected - (e + 1 + s * e + e):
-            hint = "count V(s) too: Linear(state_dim, embed) -> ReLU -> Linear(embed, 1)."
-        elif isinstance(got, (int, float)) and got == w1_only:
-            hint = "that is hyper_w_1 alone; add hyper_w_final, hyper_b_1 and V."
-        elif layers == 2 and isinstance(got, (int, float)) and got < expected:
-            hint = (
-                "with hypernet_layers=2 each weight hypernetwork is Linear(state_dim, "
-                "hypernet_embed) -> ReLU -> Linear(hypernet_embed, out): two weight matrices "
-                "and two bias vectors."
-            )
-        else:
-            hint = (
-                "add up weights and biases of hyper_w_1 (out n_agents * embed_dim), "
-                "hyper_w_final (out embed_dim), hyper_b_1 (Linear(state_dim, embed_dim)) and V."
-            )
-        raise fail(
-            name,
-            f"n_agents={n}, state_dim={s}, embed_dim={e}, hypernet_layers={layers}, "
-            f"hypernet_embed={h}: got {got}, expected {expected}",
-            hint,
-        )
-    return report_pass(name, f"{len(cases)} sizes, equal to counting QMixer's parameters")
-
-
-# question -> (text, options, answer, why)
-QUIZ: dict[str, tuple[str, dict[str, str], str, str]] = {
-    "abs": (
-        "Why does QMIX pass the hypernetworks' weight outputs through abs and not ReLU?",
-        {
-            "a": "abs is cheaper to compute",
-            "b": "ReLU would make about half the weights exactly zero, with no gradient to revive them",
-            "c": "ReLU allows negative weights",
-            "d": "abs makes Q_tot linear in the agents' values",
-        },
-        "b",
-        "ReLU outputs 0 for every negative input, and its gradient there is 0 too: those "
-        "mixing weights, and the agents they carry, drop out of the mix.",
-    ),
-    "biases": (
-        "Why may the biases b1(s) and V(s) be negative?",
-        {
-            "a": "they do not appear in dQ_tot/dQ_a, so their sign cannot break monotonicity",
-            "b": "they are always small",
-            "c": "ELU clips negative biases",
-            "d": "they are not trained",
-        },
-        "a",
-        "dQ_tot/dQ_a = sum_k |w2_k| ELU'(h_k) |w1_ak| has no bias in it; the biases only "
-        "shift values.",
-    ),
-    "timeouts": (
-        "A simple_spread episode stops at its 25-step limit. What is the TD target of the last step?",
-        {
-            "a": "y = r, as at any terminal step",
-            "b": "y = r + gamma * max Q_tot(s'), bootstrapping through the time limit",
-            "c": "y = 0",
-            "d": "the step is left out of the loss",
-        },
-        "b",
-        "the task did not end there, only the episode did (truncated, not terminated), so "
-        "the value of what would follow still counts.",
-    ),
-    "vdn_enough": (
-        "For which payoff is VDN's sum of per-agent values enough?",
-        {
-            "a": "[[0, 2], [1, 3]]",
-            "b": "the climbing game",
-            "c": "QTRAN's game [[8, -12, -12], [-12, 0, 0], [-12, 0, 0]]",
-            "d": "the two-step game's state 2B, [[0, 1], [1, 8]]",
-        },
-        "a",
-        "[[0, 2], [1, 3]] is a row effect plus a column effect (0/1 plus 0/2): additive.",
-    ),
-    "ctde": (
-        "With n agents and |U| actions each, how many Q-values do QMIX's agents compare to act greedily?",
-        {"a": "|U|^n", "b": "n * |U|", "c": "|U|", "d": "n^|U|"},
-        "b",
-        "each agent takes the argmax of its own |U| values; monotonic mixing makes that the "
-        "joint argmax, with no search over the |U|^n joint actions.",
-    ),
-}
-
-
-def check_quiz(answers: Mapping[str, str]) -> bool:
-    """``answers``: question key -> the letter chosen, for every question in :data:`QUIZ`."""
-    name = "quiz"
-    missing = [k for k in QUIZ if k not in answers]
-    if missing:
-        raise fail(
-            name,
-            f"no answer for {', '.join(missing)}",
-            f"answer every question: {', '.join(QUIZ)} (one letter each).",
-        )
-    unknown = [k for k in answers if k not in QUIZ]
-    if unknown:
-        raise fail(
-            name, f"unknown question(s) {', '.join(unknown)}", f"the keys are {', '.join(QUIZ)}."
-        )
-    wrong = [
-        k for k, (_, _, answer, _) in QUIZ.items() if str(answers[k]).strip().lower() != answer
+def check_min_slopes(fn: Callable[[np.ndarray, float], tuple[float, float]]) -> bool:
+    """``fn(q_tot[n, n], spacing) -> (slope_1, slope_2)``: the smallest finite-difference
+    slope of a grid of Q_tot values along agent 1's axis (rows) and agent 2's (columns);
+    both are >= 0 exactly when the grid is non-decreasing in both agents' values."""
+    name = "min_slopes"
+    rng = np.random.default_rng(6)
+    q = np.linspace(-2.0, 2.0, 9)
+    q1, q2 = np.meshgrid(q, q, indexing="ij")
+    grids = [
+        (np.log1p(np.exp(q1)) + 0.5 * q2, q[1] - q[0]),  # monotonic in both
+        (q1 - 2.0 * q2, q[1] - q[0]),  # decreasing in agent 2
+        (q1 * q2, q[1] - q[0]),  # not monotonic
+        (np.cumsum(np.cumsum(rng.random((6, 6)), 0), 1), 0.25),
     ]
-    if wrong:
-        lines = []
-        for k in wrong:
-            text, options, _, why = QUIZ[k]
-            chosen = str(answers[k]).strip().lower()
-            lines.append(
-                f"[{k}] {text} You chose {chosen!r}: {options.get(chosen, '(not an option)')}."
+    for grid, spacing in grids:
+        expected = (
+            float(np.diff(grid, axis=0).min() / spacing),
+            float(np.diff(grid, axis=1).min() / spacing),
+        )
+        got = fn(grid.copy(), spacing)
+        try:
+            got = tuple(float(v) for v in got)
+        except (TypeError, ValueError):
+            raise fail(
+                name, f"returned {got!r}", "return two numbers: (slope_1, slope_2)."
+            ) from None
+        if len(got) == 2 and np.allclose(got, expected, atol=1e-9):
+            continue
+        if len(got) != 2:
+            hint = "return two numbers, one per agent."
+        elif np.allclose(got, expected[::-1], atol=1e-9):
+            hint = "agent 1 runs down the rows (axis 0), agent 2 along the columns (axis 1)."
+        elif np.allclose(np.array(got) / spacing, expected, atol=1e-9) or np.allclose(
+            got, np.array(expected) * spacing, atol=1e-9
+        ):
+            hint = "a slope is a difference divided by the grid spacing."
+        elif np.allclose(
+            got,
+            (np.diff(grid, axis=0).max() / spacing, np.diff(grid, axis=1).max() / spacing),
+            atol=1e-9,
+        ):
+            hint = "monotonicity needs the smallest slope to be >= 0: take the min, not the max."
+        else:
+            hint = "np.diff(q_tot, axis=0).min() / spacing, and the same along axis 1."
+        raise fail(name, f"grid of shape {grid.shape}: got {got}, expected {expected}", hint)
+    return report_pass(name, f"{len(grids)} grids, monotonic and not")
+
+
+def _reference_steps_to_target(steps: np.ndarray, returns: np.ndarray, target: float) -> float:
+    good = returns >= target
+    if not good[-1]:
+        return math.nan
+    bad = np.flatnonzero(~good)
+    return float(steps[bad[-1] + 1] if len(bad) else steps[0])
+
+
+def check_steps_to_target(fn: Callable[[Sequence[float], Sequence[float], float], float]) -> bool:
+    """``fn(steps, returns, target) -> step``: the first logged step from which the greedy
+    return stays at or above ``target`` to the end of the run; ``nan`` if the run ends
+    below it."""
+    name = "steps_to_target"
+    rng = np.random.default_rng(7)
+    steps = np.arange(0, 5250, 250, dtype=np.float64)
+    cases = [
+        np.r_[np.full(4, 7.0), np.full(len(steps) - 4, 8.0)],  # learns once, stays
+        np.r_[7.0, 8.0, 8.0, 7.0, 7.0, np.full(len(steps) - 5, 8.0)],  # a relapse
+        np.full(len(steps), 8.0),  # optimal from the first evaluation
+        np.r_[np.full(len(steps) - 1, 8.0), 7.0],  # ends below the target
+        np.full(len(steps), 7.0),  # never
+    ]
+    cases += [np.where(rng.random(len(steps)) < 0.7, 8.0, 7.0) for _ in range(5)]
+    for returns in cases:
+        expected = _reference_steps_to_target(steps, returns, 8.0)
+        got = fn(steps.copy(), returns.copy(), 8.0)
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise fail(name, f"returned {got!r}", "return one number (a step) or nan.") from None
+        if (math.isnan(expected) and math.isnan(got)) or got == expected:
+            continue
+        shown = ", ".join(f"{r:g}" for r in returns)
+        first = np.flatnonzero(returns >= 8.0)
+        if math.isnan(expected):
+            hint = "a run that ends below the target never stays there: return nan."
+        elif len(first) and got == steps[first[0]]:
+            hint = (
+                "that is the first time the target is reached; the return can fall back. "
+                "Look for the step after the last evaluation below the target."
             )
-        hints = " ".join(f"[{k}] {QUIZ[k][3]}" for k in wrong)
-        raise fail(name, f"{len(wrong)} of {len(QUIZ)} wrong:\n" + "\n".join(lines), hints)
-    return report_pass(name, f"all {len(QUIZ)} answers right")
+        elif len(np.flatnonzero(returns < 8.0)) and got == steps[np.flatnonzero(returns < 8.0)[-1]]:
+            hint = "you found the last step below the target; the answer is the step after it."
+        else:
+            hint = "scan from the end backwards while the return is at the target."
+        raise fail(name, f"returns [{shown}]: got {got}, expected {expected}", hint)
+    return report_pass(name, f"{len(cases)} learning curves, relapses and failures included")

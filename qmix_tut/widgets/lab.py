@@ -1,4 +1,4 @@
-"""Widgets of notebook 07, the experiment lab: a payoff editor that trains VDN and QMIX, a
+"""Widgets of notebook 09, the experiment lab: a payoff editor that trains VDN and QMIX, a
 mixer surface explorer, and a comparison panel over stored runs.
 
 Each experiment is a plain function returning a dict (tested with pytest) and a function

@@ -7,7 +7,7 @@ import torch
 from exercise_helpers import fails_with
 
 import qmix_tut.exercises as ex
-from qmix_tut.exercises.nb09 import QUIZ
+from qmix_tut.exercises.nb11 import QUIZ
 from qmix_tut.mixers import QMixer
 
 
@@ -24,7 +24,7 @@ def test_checkers_are_reexported():
         assert callable(getattr(ex, name))
 
 
-# -- notebook 07 -------------------------------------------------------------------------
+# -- notebook 09 -------------------------------------------------------------------------
 def test_min_slopes(capsys):
     def right(q_tot, spacing):
         return (
@@ -80,7 +80,7 @@ def test_steps_to_target():
     fails_with(ex.check_steps_to_target, never_nan, "return nan")
 
 
-# -- notebook 08 -------------------------------------------------------------------------
+# -- notebook 10 -------------------------------------------------------------------------
 def test_expected_payoff():
     assert ex.check_expected_payoff(lambda payoff, policy: payoff @ policy)
     fails_with(ex.check_expected_payoff, lambda p, pi: pi @ p, "rows are agent 1")
@@ -124,7 +124,7 @@ def test_weighted_td_loss():
     fails_with(ex.check_weighted_td_loss, grad_into_targets, "detach")
 
 
-# -- notebook 09 -------------------------------------------------------------------------
+# -- notebook 11 -------------------------------------------------------------------------
 def test_mixer_param_count():
     def right(n, s, e, layers, h):
         mixer = QMixer(n, s, embed_dim=e, hypernet_layers=layers, hypernet_embed=h)

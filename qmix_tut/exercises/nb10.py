@@ -1,4 +1,4 @@
-"""Exercises for notebook 08 (beyond monotonicity): relative overgeneralisation and the
+"""Exercises for notebook 10 (beyond monotonicity): relative overgeneralisation and the
 optimistic weighting of Weighted QMIX.
 
 >>> import torch
