@@ -26,9 +26,62 @@ mask        [C, T]                1 on a real (not padded) step
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
 import torch
 
-FIELDS = ("obs", "state", "avail", "actions", "reward", "terminated", "mask")
+
+class EpisodeBatch(TypedDict):
+    """A batch of B padded episodes of at most T steps, as :meth:`EpisodeBuffer.sample` gives.
+
+    obs ``[B, T+1, n, obs_dim]``, state ``[B, T+1, state_dim]``, avail ``[B, T+1, n, A]``
+    (float, 1 where available), actions ``[B, T, n]`` (int64), reward, terminated and mask
+    ``[B, T]`` (float). The observation arrays hold one more entry: the one after the last
+    action, which the targets bootstrap from.
+    """
+
+    obs: torch.Tensor
+    state: torch.Tensor
+    avail: torch.Tensor
+    actions: torch.Tensor
+    reward: torch.Tensor
+    terminated: torch.Tensor
+    mask: torch.Tensor
+
+
+FIELDS: tuple[str, ...] = tuple(EpisodeBatch.__annotations__)
+"""The fields of a batch (and of the buffer), in order."""
+
+
+def check_batch(batch: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the missing fields, or the field whose shape is off.
+
+    >>> check_batch({"obs": None})
+    Traceback (most recent call last):
+    ...
+    ValueError: batch is missing field(s): state, avail, actions, reward, terminated, mask
+    """
+    if not isinstance(batch, Mapping):
+        raise TypeError(f"batch must be a mapping of tensors, got {type(batch).__name__}")
+    missing = [k for k in FIELDS if k not in batch]
+    if missing:
+        raise ValueError(f"batch is missing field(s): {', '.join(missing)}")
+    mask = batch["mask"]
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2:
+        shape = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise ValueError(f"batch['mask'] must be a tensor [B, T], got {shape}")
+    b, t = mask.shape
+    leading = {"obs": (b, t + 1), "state": (b, t + 1), "avail": (b, t + 1)}
+    for key in FIELDS:
+        value = batch[key]
+        want = leading.get(key, (b, t))
+        if not isinstance(value, torch.Tensor) or tuple(value.shape[:2]) != want:
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(
+                f"batch[{key!r}] must start with [B, {'T+1' if key in leading else 'T'}] = "
+                f"{list(want)} (B, T from batch['mask']), got {got}"
+            )
 
 
 class EpisodeBuffer:
@@ -67,7 +120,7 @@ class EpisodeBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def insert(self, episodes: dict[str, torch.Tensor]) -> None:
+    def insert(self, episodes: Mapping[str, torch.Tensor]) -> None:
         """Add a batch of E episodes, each field shaped like the buffer's with C -> E."""
         missing = [k for k in FIELDS if k not in episodes]
         if missing:
@@ -82,33 +135,50 @@ class EpisodeBuffer:
         if self.position + e <= self.capacity:  # no wrap-around: a plain slice copies faster
             slots = slice(self.position, self.position + e)
         else:
-            slots = (self.position + torch.arange(e)) % self.capacity
+            slots = (self.position + torch.arange(e, device=self.device)) % self.capacity
         for key in FIELDS:
             self.data[key][slots] = episodes[key].to(self.data[key].device, self.data[key].dtype)
         self.lengths[slots] = episodes["mask"].sum(1).long().to(self.lengths.device)
         self.position = (self.position + e) % self.capacity
         self.size = min(self.size + e, self.capacity)
 
-    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> dict:
-        """Uniformly sample episodes, cut to the longest one in the sample."""
+    @property
+    def device(self) -> torch.device:
+        """Where the buffer's tensors (and the batches it samples) live."""
+        return self.lengths.device
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> EpisodeBatch:
+        """Uniformly sample episodes, cut to the longest one in the sample.
+
+        ``generator`` may live on the CPU or on the buffer's device; the indices are drawn
+        where it lives and moved to the buffer's device.
+        """
         if self.size < batch_size:
             raise ValueError(
                 f"cannot sample {batch_size} episodes from a buffer holding {self.size}"
             )
-        idx = torch.randint(self.size, (batch_size,), generator=generator)
+        draw_on = generator.device if generator is not None else torch.device("cpu")
+        idx = torch.randint(self.size, (batch_size,), generator=generator, device=draw_on)
+        idx = idx.to(self.device)
         t = int(self.lengths[idx].max())
-        batch = {}
-        for key, value in self.data.items():
-            steps = t + 1 if key in ("obs", "state", "avail") else t
-            batch[key] = value[idx, :steps]
-        return batch
+        d = self.data
+        return EpisodeBatch(
+            obs=d["obs"][idx, : t + 1],
+            state=d["state"][idx, : t + 1],
+            avail=d["avail"][idx, : t + 1],
+            actions=d["actions"][idx, :t],
+            reward=d["reward"][idx, :t],
+            terminated=d["terminated"][idx, :t],
+            mask=d["mask"][idx, :t],
+        )
 
     def memory_bytes(self) -> int:
         """Bytes held by the preallocated tensors."""
         total = sum(v.element_size() * v.nelement() for v in self.data.values())
         return total + self.lengths.element_size() * self.lengths.nelement()
 
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
+        """The filled part of the buffer (on its device), its write position and size."""
         n = self.size
         return {
             "data": {k: v[:n].clone() for k, v in self.data.items()},
@@ -117,7 +187,8 @@ class EpisodeBuffer:
             "size": self.size,
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output, from any device, into this buffer."""
         n = int(state["size"])
         if n > self.capacity:
             raise ValueError(f"buffer state holds {n} episodes but capacity is {self.capacity}")
@@ -127,6 +198,6 @@ class EpisodeBuffer:
                     f"buffer field {key!r} has shape {tuple(value.shape)}, expected "
                     f"[{n}, {', '.join(map(str, self.data[key].shape[1:]))}]"
                 )
-            self.data[key][:n] = value
-        self.lengths[:n] = state["lengths"]
+            self.data[key][:n] = value.to(self.device)
+        self.lengths[:n] = state["lengths"].to(self.device)
         self.position, self.size = int(state["position"]), n

@@ -8,20 +8,81 @@ Loss, for a batch of padded episodes (mask m_t = 1 on real steps)::
 With ``mixer=None`` (IQL) every agent is its own Q_tot and learns from the shared team
 reward. Time-limit endings are not ``terminated``, so the target bootstraps through them.
 
+One update is three small public steps, which a reader (or a widget) can call one by one:
+
+1. :meth:`QLearner.next_values`: the target networks' value of every next step
+   (double Q, unavailable actions and padding handled), ``target_tot [B, T, k]``;
+2. :meth:`QLearner.targets`: one-step or TD(lambda) targets ``y [B, T, k]`` from them;
+3. :meth:`QLearner.loss`: the masked (and, for Weighted QMIX, weighted) squared TD error.
+
+:meth:`QLearner.update` chains them, then takes one ``torch.optim`` step.
+
 >>> import torch
 >>> from qmix_tut.agents import MLPAgent
 >>> from qmix_tut.mixers import VDNMixer
->>> learner = QLearner(MLPAgent(5, 2), VDNMixer(), n_actions=2)
+>>> learner = QLearner(MLPAgent(5, 2), VDNMixer(), n_actions=2, agent_id_input=False,
+...                    last_action_input=False)
+>>> batch = {"obs": torch.zeros(4, 3, 2, 5), "state": torch.zeros(4, 3, 1),
+...          "avail": torch.ones(4, 3, 2, 2), "actions": torch.zeros(4, 2, 2, dtype=torch.long),
+...          "reward": torch.ones(4, 2), "terminated": torch.zeros(4, 2), "mask": torch.ones(4, 2)}
+>>> sorted(learner.update(batch))
+['grad_norm', 'loss', 'q_taken', 'target', 'td_error']
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from typing import Any, Protocol, TypedDict
 
 import torch
 from torch import nn
 
 from .agents import build_inputs
+from .algorithms import OPTIMIZERS, WEIGHTINGS
+from .buffer import EpisodeBatch, check_batch
+
+
+class NonFiniteError(FloatingPointError):
+    """A loss, gradient or weight became NaN or infinite; raised before any weight changes."""
+
+
+class UpdateStats(TypedDict):
+    """What one update reports (means over the real, not padded, steps of the batch)."""
+
+    loss: float  # the (weighted) mean squared TD error that was minimised
+    grad_norm: float  # the gradients' global 2-norm before clipping
+    q_taken: float  # mean Q_tot of the actions taken
+    target: float  # mean TD target y
+    td_error: float  # mean |Q_tot - y|
+
+
+class _LearnerConfig(Protocol):
+    gamma: float
+    lr: float
+    optimizer: str
+    optim_alpha: float
+    optim_eps: float
+    grad_clip: float
+    double_q: bool
+    target_update_interval: int
+    tau: float
+    td_lambda: float
+    last_action_input: bool
+    agent_id_input: bool
+    weighting: str
+    weighting_alpha: float
+
+
+def make_optimizer(
+    params: list[nn.Parameter], kind: str, lr: float, alpha: float = 0.99, eps: float = 1e-5
+) -> torch.optim.Optimizer:
+    """``torch.optim.RMSprop(alpha, eps)`` or ``torch.optim.Adam(eps)``, multi-tensor."""
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps, foreach=True)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {kind!r}")
 
 
 class QLearner:
@@ -41,6 +102,10 @@ class QLearner:
        ``weighting_alpha`` elsewhere. The full method also learns an unrestricted Q* for
        the targets; here the targets are QMIX's own (in one-step games both are just the
        reward).
+    6. The optimizer is ``torch.optim`` (RMSprop as in the paper's code, or Adam), with the
+       gradients' global norm clipped to ``grad_clip`` by ``torch.nn.utils.clip_grad_norm_``.
+    7. A non-finite loss or gradient stops training with :class:`NonFiniteError` before
+       the optimizer step, so NaNs never reach the weights.
     """
 
     def __init__(
@@ -64,33 +129,27 @@ class QLearner:
         weighting: str = "none",
         weighting_alpha: float = 0.1,
     ) -> None:
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
         self.agent, self.mixer = agent, mixer
         self.target_agent = copy.deepcopy(agent)
         self.target_mixer = copy.deepcopy(mixer)
         self.n_actions = n_actions
         self.gamma, self.double_q, self.grad_clip = gamma, double_q, grad_clip
-        self.target_update_interval, self.tau, self.td_lambda = (
-            target_update_interval,
-            tau,
-            td_lambda,
-        )
+        self.target_update_interval, self.tau = target_update_interval, tau
+        self.td_lambda = td_lambda
         self.last_action_input, self.agent_id_input = last_action_input, agent_id_input
         self.weighting, self.weighting_alpha = weighting, weighting_alpha
         self.params = list(agent.parameters()) + (list(mixer.parameters()) if mixer else [])
-        # All trained weights live in one flat tensor and their gradients in another, so the
-        # optimizer, clipping and target updates are a few calls, not a few per parameter
-        # (for networks this small, per-call overhead is most of an update's cost).
-        self.flat = FlatParameters(self.params)
-        self.target_flat = FlatParameters(
-            [p for _, target in self._pairs() for p in target.parameters()]
-        )
-        self.optimizer = FlatOptimizer(self.flat, optimizer, lr, alpha=optim_alpha, eps=optim_eps)
+        self.optimizer = make_optimizer(self.params, optimizer, lr, optim_alpha, optim_eps)
         self.episodes_at_last_target_update = 0
+        self.updates = 0  # gradient steps taken
 
     @classmethod
     def from_config(
-        cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config
+        cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config: _LearnerConfig
     ) -> QLearner:
+        """A learner with every setting read from a :class:`~qmix_tut.config.Config`."""
         c = config
         return cls(
             agent, mixer, n_actions=n_actions, gamma=c.gamma, lr=c.lr, optimizer=c.optimizer,
@@ -102,7 +161,7 @@ class QLearner:
         )  # fmt: skip
 
     # -- Q-values over whole episodes ---------------------------------------------------
-    def agent_inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def agent_inputs(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Inputs for every step of every episode: [B, T+1, n, input_dim]."""
         obs = batch["obs"]
         last = None
@@ -123,81 +182,90 @@ class QLearner:
         q, _ = agent(inputs)
         return q
 
-    # -- one gradient step --------------------------------------------------------------
-    def update(self, batch: dict[str, torch.Tensor], episodes_seen: int = 0) -> dict[str, float]:
-        """One gradient step on a batch from ``EpisodeBuffer.sample``; returns statistics."""
-        actions, avail = batch["actions"], batch["avail"]
-        reward, terminated, mask = batch["reward"], batch["terminated"], batch["mask"]
-        inputs = self.agent_inputs(batch)
+    def q_tot_taken(self, batch: Mapping[str, torch.Tensor], q: torch.Tensor) -> torch.Tensor:
+        """Q_tot of the actions taken, [B, T, 1] (IQL: each agent's own value, [B, T, n]).
 
-        q = self.episode_q_values(self.agent, inputs)  # [B, T+1, n, A]
-        q_taken = q[:, :-1].gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # [B, T, n]
+        ``q`` is the online agent's ``episode_q_values`` [B, T+1, n, A].
+        """
+        q_taken = q[:, :-1].gather(-1, batch["actions"].unsqueeze(-1)).squeeze(-1)  # [B, T, n]
+        if self.mixer is None:
+            return q_taken
+        return self.mixer(q_taken, batch["state"][:, :-1])
 
-        with torch.no_grad():
-            if getattr(self.target_agent, "recurrent", False):  # needs the whole history
-                target_q = self.episode_q_values(self.target_agent, inputs)[:, 1:]
-            else:  # a feed-forward agent is scored only where it is needed, at t + 1
-                target_q = self.episode_q_values(self.target_agent, inputs[:, 1:])
-            next_avail = avail[:, 1:]
-            # a state with nothing available (the padding after an episode) scores 0
-            has_action = next_avail.sum(-1, keepdim=True) > 0
-            next_avail = torch.where(has_action, next_avail, torch.ones_like(next_avail))
-            if self.double_q:
-                chooser = q[:, 1:].detach().masked_fill(next_avail == 0, -torch.inf)
-                best = chooser.argmax(-1, keepdim=True)
-                target_next = target_q.gather(-1, best).squeeze(-1)  # [B, T, n]
-            else:
-                target_next = target_q.masked_fill(next_avail == 0, -torch.inf).max(-1).values
+    # -- step 1: the value of the next state -------------------------------------------
+    @torch.no_grad()
+    def next_agent_values(
+        self,
+        batch: Mapping[str, torch.Tensor],
+        q: torch.Tensor | None = None,
+        inputs: torch.Tensor | None = None,
+        double_q: bool | None = None,
+    ) -> torch.Tensor:
+        """Each agent's target-network value of the next step's chosen action, [B, T, n].
 
-        if self.mixer is not None:
-            q_tot = self.mixer(q_taken, batch["state"][:, :-1])  # [B, T, 1]
-            with torch.no_grad():
-                target_tot = self.target_mixer(target_next, batch["state"][:, 1:])
-        else:
-            q_tot, target_tot = q_taken, target_next  # [B, T, n]: each agent on its own
+        The action is the online network's argmax (double Q) or the target network's own,
+        among the available actions; after the end of an episode nothing is available and
+        any action is let through (those steps are masked out later). ``q`` (the online
+        values) and ``inputs`` are computed when not given; ``double_q`` defaults to the
+        learner's.
+        """
+        double_q = self.double_q if double_q is None else double_q
+        if inputs is None:
+            inputs = self.agent_inputs(batch)
+        if getattr(self.target_agent, "recurrent", False):  # needs the whole history
+            target_q = self.episode_q_values(self.target_agent, inputs)[:, 1:]
+        else:  # a feed-forward agent is scored only where it is needed, at t + 1
+            target_q = self.episode_q_values(self.target_agent, inputs[:, 1:])
+        next_avail = batch["avail"][:, 1:]
+        has_action = next_avail.sum(-1, keepdim=True) > 0
+        next_avail = torch.where(has_action, next_avail, torch.ones_like(next_avail))
+        if not double_q:
+            return target_q.masked_fill(next_avail == 0, -torch.inf).max(-1).values
+        if q is None:
+            q = self.episode_q_values(self.agent, inputs)
+        chooser = q[:, 1:].detach().masked_fill(next_avail == 0, -torch.inf)
+        return target_q.gather(-1, chooser.argmax(-1, keepdim=True)).squeeze(-1)
 
-        targets = self.targets(
-            reward.unsqueeze(-1), terminated.unsqueeze(-1), mask.unsqueeze(-1), target_tot
-        )
-        m = mask.unsqueeze(-1).expand_as(q_tot)
-        td = (q_tot - targets) * m
-        squared = td**2
-        if self.weighting == "ow":  # full weight where Q_tot is below its target, else alpha
-            squared = torch.where(td < 0, squared, self.weighting_alpha * squared)
-        loss = squared.sum() / m.sum()
+    @torch.no_grad()
+    def next_values(
+        self,
+        batch: Mapping[str, torch.Tensor],
+        q: torch.Tensor | None = None,
+        inputs: torch.Tensor | None = None,
+        double_q: bool | None = None,
+    ) -> torch.Tensor:
+        """The target mixer's Q_tot of every next step, ``target_tot`` [B, T, 1].
 
-        self.flat.zero_grad()
-        loss.backward()
-        grad_norm = self.flat.clip_grad_norm_(self.grad_clip)
-        self.optimizer.step()
-        self.update_targets(episodes_seen)
-        with torch.no_grad():
-            n_real = m.sum()
-            return {
-                "loss": float(loss),
-                "grad_norm": float(grad_norm),
-                "q_taken": float((q_tot * m).sum() / n_real),
-                "target": float((targets * m).sum() / n_real),
-            }
+        For IQL (no mixer) each agent's own next value, [B, T, n]. Arguments as in
+        :meth:`next_agent_values`.
+        """
+        target_next = self.next_agent_values(batch, q, inputs, double_q)
+        if self.target_mixer is None:
+            return target_next
+        return self.target_mixer(target_next, batch["state"][:, 1:])
 
+    # -- step 2: the TD targets ----------------------------------------------------------
     def targets(
         self,
         reward: torch.Tensor,
         terminated: torch.Tensor,
         mask: torch.Tensor,
         target_tot: torch.Tensor,
+        gamma: float | None = None,
     ) -> torch.Tensor:
         """One-step or TD(lambda) targets; all inputs [B, T, k] with k = 1 or n_agents."""
+        _check_btk(reward=reward, terminated=terminated, mask=mask, target_tot=target_tot)
+        gamma = self.gamma if gamma is None else gamma
         not_done = 1.0 - terminated
         if self.td_lambda == 0.0:
-            return reward + self.gamma * not_done * target_tot
+            return reward + gamma * not_done * target_tot
         # G_t = r_t + gamma (1 - d_t) [(1 - lambda) Q(s_{t+1}) + lambda G_{t+1}], where
         # G_{t+1} exists only if step t+1 is real; otherwise it falls back to Q(s_{t+1}).
         # The factors that do not depend on G are computed for all steps at once, and the
         # tensors split into per-step views once: the loop then runs five small ops a step.
         next_real = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
         lam_real = (self.td_lambda * next_real).unbind(1)
-        discount = (self.gamma * not_done).unbind(1)
+        discount = (gamma * not_done).unbind(1)
         q_next, r = target_tot.unbind(1), reward.unbind(1)
         returns = [torch.zeros_like(q_next[0])] * len(r)
         next_return = returns[0]
@@ -206,158 +274,157 @@ class QLearner:
             returns[t] = next_return = r[t] + discount[t] * bootstrap
         return torch.stack(returns, dim=1)
 
+    # -- step 3: the loss ----------------------------------------------------------------
+    def td_weights(self, td: torch.Tensor) -> torch.Tensor:
+        """Each TD error's weight in the loss: 1, or with ``weighting="ow"`` (Weighted QMIX's
+        optimistic weighting) 1 where Q_tot is below its target (td < 0) and alpha elsewhere."""
+        if self.weighting == "ow":
+            return torch.where(td < 0, 1.0, self.weighting_alpha).to(td.dtype)
+        return torch.ones_like(td)
+
+    def loss(
+        self, q_tot: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Masked, weighted mean squared TD error and the masked TD errors ``q_tot - y``.
+
+        ``q_tot`` and ``targets`` are [B, T, k]; ``mask`` [B, T, 1] (or [B, T, k]).
+        """
+        if q_tot.shape != targets.shape:
+            raise ValueError(
+                f"q_tot and targets must have one shape, got {tuple(q_tot.shape)} and "
+                f"{tuple(targets.shape)}"
+            )
+        _check_btk(q_tot=q_tot, targets=targets, mask=mask)
+        m = mask.expand_as(q_tot)
+        td = (q_tot - targets.detach()) * m
+        squared = td**2
+        if self.weighting == "ow":  # skipped otherwise: all-ones weights change nothing
+            squared = self.td_weights(td) * squared
+        return squared.sum() / m.sum(), td
+
+    # -- one gradient step --------------------------------------------------------------
+    def update(
+        self, batch: EpisodeBatch | Mapping[str, Any], episodes_seen: int = 0
+    ) -> UpdateStats:
+        """One gradient step on a batch from ``EpisodeBuffer.sample``; returns statistics.
+
+        Raises :class:`NonFiniteError` (and changes no weight) if the loss or the gradients
+        are not finite.
+        """
+        check_batch(batch)
+        inputs = self.agent_inputs(batch)
+        q = self.episode_q_values(self.agent, inputs)  # [B, T+1, n, A]
+        q_tot = self.q_tot_taken(batch, q)  # [B, T, k]
+        target_tot = self.next_values(batch, q=q, inputs=inputs)
+        mask = batch["mask"].unsqueeze(-1)
+        y = self.targets(
+            batch["reward"].unsqueeze(-1), batch["terminated"].unsqueeze(-1), mask, target_tot
+        )
+        loss, td = self.loss(q_tot, y, mask)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip, foreach=True)
+        with torch.no_grad():
+            n_real = mask.expand_as(q_tot).sum()
+            means = torch.stack(
+                [loss, grad_norm, (q_tot * mask).sum(), (y * mask).sum(), td.abs().sum()]
+            )
+            means[2:] /= n_real
+            loss_, grad_norm_, q_taken, target, td_error = means.tolist()  # one device sync
+        self._check_finite(loss=loss_, grad_norm=grad_norm_)
+        self.optimizer.step()
+        self.update_targets(episodes_seen)
+        self.updates += 1
+        return UpdateStats(
+            loss=loss_, grad_norm=grad_norm_, q_taken=q_taken, target=target, td_error=td_error
+        )
+
+    def _check_finite(self, **values: float) -> None:
+        for name, value in values.items():
+            if value != value or value in (float("inf"), float("-inf")):
+                hint = "" if name == "loss" else " (a weight or the batch may hold NaN or inf)"
+                raise NonFiniteError(
+                    f"the {name} is {value} at update {self.updates + 1}{hint}; no weight was "
+                    "changed. Try a smaller lr, a smaller grad_clip, or check the rewards."
+                )
+
     def update_targets(self, episodes_seen: int) -> None:
+        """Polyak-average the target networks (``tau > 0``), or copy them every
+        ``target_update_interval`` episodes."""
         if self.tau > 0:
             with torch.no_grad():
-                self.target_flat.weights.lerp_(self.flat.weights, self.tau)
+                online = [p for o, _ in self._pairs() for p in o.parameters()]
+                target = [p for _, t in self._pairs() for p in t.parameters()]
+                torch._foreach_lerp_(target, online, self.tau)
         elif episodes_seen - self.episodes_at_last_target_update >= self.target_update_interval:
             self.hard_update_targets()
             self.episodes_at_last_target_update = episodes_seen
 
     def hard_update_targets(self) -> None:
+        """Copy the online networks' weights into the target networks."""
         for online, target in self._pairs():
             target.load_state_dict(online.state_dict())
 
-    def _pairs(self):
+    def _pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         pairs = [(self.agent, self.target_agent)]
-        if self.mixer is not None:
+        if self.mixer is not None and self.target_mixer is not None:
             pairs.append((self.mixer, self.target_mixer))
         return pairs
 
     # -- checkpointing --------------------------------------------------------------------
-    def state_dict(self) -> dict:
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, target networks, ``torch.optim`` state and the target-update counter."""
+        has_mixer = self.mixer is not None and self.target_mixer is not None
         return {
             "agent": self.agent.state_dict(),
             "target_agent": self.target_agent.state_dict(),
-            "mixer": self.mixer.state_dict() if self.mixer is not None else {},
-            "target_mixer": self.target_mixer.state_dict() if self.mixer is not None else {},
+            "mixer": self.mixer.state_dict() if has_mixer else {},  # type: ignore[union-attr]
+            "target_mixer": self.target_mixer.state_dict() if has_mixer else {},  # type: ignore[union-attr]
             "optimizer": self.optimizer.state_dict(),
             "episodes_at_last_target_update": self.episodes_at_last_target_update,
+            "updates": self.updates,
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s output (also that of the earlier flat optimizer)."""
         self.agent.load_state_dict(state["agent"])
         self.target_agent.load_state_dict(state["target_agent"])
-        if self.mixer is not None:
+        if self.mixer is not None and self.target_mixer is not None:
             self.mixer.load_state_dict(state["mixer"])
             self.target_mixer.load_state_dict(state["target_mixer"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        optimizer = state["optimizer"]
+        if "kind" in optimizer:  # one flat tensor per statistic, from before torch.optim
+            optimizer = self._from_flat_optimizer_state(optimizer)
+        self.optimizer.load_state_dict(optimizer)
         self.episodes_at_last_target_update = int(state["episodes_at_last_target_update"])
+        self.updates = int(state.get("updates", 0))
+
+    def _from_flat_optimizer_state(self, flat: Mapping[str, Any]) -> dict[str, Any]:
+        """The earlier checkpoint format (``kind``, ``steps``, flat ``state``) as torch.optim's."""
+        kind = "rmsprop" if isinstance(self.optimizer, torch.optim.RMSprop) else "adam"
+        if flat["kind"] != kind:
+            raise ValueError(f"optimizer state is for {flat['kind']!r}, not {kind!r}")
+        total = sum(p.numel() for p in self.params)
+        per_param: dict[int, dict[str, torch.Tensor]] = {i: {} for i in range(len(self.params))}
+        for name, tensor in flat["state"].items():
+            if tensor.numel() != total:
+                raise ValueError(
+                    f"optimizer state {name!r} holds {tensor.numel()} numbers, the networks {total}"
+                )
+            for i, piece in enumerate(tensor.split([p.numel() for p in self.params])):
+                per_param[i][name] = piece.reshape(self.params[i].shape).clone()
+        for entry in per_param.values():
+            entry["step"] = torch.tensor(float(flat["steps"]))
+        state = {i: s for i, s in per_param.items() if flat["steps"] > 0}
+        return {"state": state, "param_groups": self.optimizer.state_dict()["param_groups"]}
 
 
-class FlatParameters:
-    """Parameters rehoused as views into one flat tensor, with gradients likewise.
-
-    The modules keep their own parameters (names, shapes, ``state_dict`` unchanged), but
-    their storage becomes a slice of ``weights`` and their ``.grad`` a slice of ``grads``.
-    Backward then accumulates straight into ``grads``, and one optimizer step on
-    ``weights`` updates every parameter at once, with the same arithmetic, element by
-    element, as a step on each parameter separately.
-
-    >>> net = nn.Linear(3, 2)
-    >>> flat = FlatParameters(list(net.parameters()))
-    >>> flat.weights.shape, net.weight.data_ptr() == flat.weights.data_ptr()
-    (torch.Size([8]), True)
-    """
-
-    def __init__(self, params: list[nn.Parameter]) -> None:
-        if not params:
-            raise ValueError("FlatParameters needs at least one parameter")
-        first = params[0]
-        if any(p.dtype != first.dtype or p.device != first.device for p in params):
-            raise ValueError("all parameters must share one dtype and one device")
-        self.params = params
-        total = sum(p.numel() for p in params)
-        self.weights = nn.Parameter(torch.empty(total, dtype=first.dtype, device=first.device))
-        self.grads = torch.zeros_like(self.weights)
-        self.weights.grad = self.grads
-        self.grad_views: list[torch.Tensor] = []
-        offset = 0
-        with torch.no_grad():
-            for p in params:
-                n = p.numel()
-                self.weights[offset : offset + n].copy_(p.reshape(-1))
-                p.data = self.weights.data[offset : offset + n].view_as(p)
-                self.grad_views.append(self.grads[offset : offset + n].view_as(p))
-                offset += n
-        self.zero_grad()
-
-    def zero_grad(self) -> None:
-        """Zero the gradients, re-attaching any ``.grad`` that something else replaced."""
-        self.grads.zero_()
-        self.weights.grad = self.grads
-        for p, view in zip(self.params, self.grad_views, strict=True):
-            if p.grad is not view:
-                p.grad = view
-
-    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
-        """``torch.nn.utils.clip_grad_norm_`` on the parameters, to the last bit.
-
-        The norm is taken per parameter and then over those norms, as torch does it, so
-        the result and the clipped gradients equal the per-parameter version exactly.
-        """
-        for p, view in zip(self.params, self.grad_views, strict=True):
-            if p.grad is not view:  # autograd made a new tensor: bring it into the buffer
-                view.copy_(p.grad if p.grad is not None else torch.zeros_like(view))
-                p.grad = view
-        norms = torch._foreach_norm(self.grad_views, 2.0)
-        total = torch.linalg.vector_norm(torch.stack(norms), 2.0)
-        self.grads.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))
-        return total
-
-
-class FlatOptimizer:
-    """RMSprop or Adam on a :class:`FlatParameters`, written out in a few tensor calls.
-
-    The arithmetic is torch.optim's (``RMSprop(alpha, eps)``, ``Adam(betas=(0.9, 0.999),
-    eps)``, no weight decay or momentum) in the same order, so the weights match it to the
-    last bit (the tests check this); what is left out is torch.optim's per-step
-    bookkeeping, which for networks this small costs more than the arithmetic.
-
-    RMSprop: ``s = alpha s + (1 - alpha) g^2``, ``w -= lr g / (sqrt(s) + eps)``.
-    Adam: ``m = lerp(m, g, 1 - beta1)``, ``v = beta2 v + (1 - beta2) g^2``,
-    ``w -= lr / (1 - beta1^k) * m / (sqrt(v) / sqrt(1 - beta2^k) + eps)`` at step ``k``.
-    """
-
-    BETAS = (0.9, 0.999)
-
-    def __init__(
-        self, flat: FlatParameters, kind: str, lr: float, alpha: float = 0.99, eps: float = 1e-5
-    ) -> None:
-        if kind not in ("rmsprop", "adam"):
-            raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {kind!r}")
-        self.flat, self.kind, self.lr, self.alpha, self.eps = flat, kind, lr, alpha, eps
-        self.steps = 0
-        names = ("square_avg",) if kind == "rmsprop" else ("exp_avg", "exp_avg_sq")
-        self.state = {name: torch.zeros_like(flat.weights) for name in names}
-
-    @torch.no_grad()
-    def step(self) -> None:
-        w, g, lr, eps = self.flat.weights, self.flat.grads, self.lr, self.eps
-        self.steps += 1
-        if self.kind == "rmsprop":
-            square_avg = self.state["square_avg"]
-            square_avg.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
-            w.addcdiv_(g, square_avg.sqrt().add_(eps), value=-lr)
-            return
-        beta1, beta2 = self.BETAS
-        exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
-        exp_avg.lerp_(g, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        step_size = (lr / (1 - beta1 ** float(self.steps))) * -1
-        denom = exp_avg_sq.sqrt().div_((1 - beta2 ** float(self.steps)) ** 0.5).add_(eps)
-        w.addcdiv_(exp_avg, denom, value=step_size)
-
-    def state_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "steps": self.steps,
-            "state": {k: v.clone() for k, v in self.state.items()},
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        if state.get("kind") != self.kind:
-            raise ValueError(f"optimizer state is for {state.get('kind')!r}, not {self.kind!r}")
-        self.steps = int(state["steps"])
-        for key, value in state["state"].items():
-            self.state[key].copy_(value)
+def _check_btk(**tensors: torch.Tensor) -> None:
+    """All [B, T, 1] or [B, T, k] with one B, T and k; ValueError naming the shapes otherwise."""
+    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
+    k = max(s[-1] if s else 0 for s in shapes.values())
+    b_t = {s[:2] for s in shapes.values()}
+    if any(len(s) != 3 or s[-1] not in (1, k) for s in shapes.values()) or len(b_t) > 1:
+        seen = ", ".join(f"{name} {list(shape)}" for name, shape in shapes.items())
+        raise ValueError(f"expected [B, T, 1] or [B, T, k] with one B, T and k; got {seen}")
