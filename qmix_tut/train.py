@@ -342,7 +342,9 @@ class Trainer:
             self.device,
         )
         self.action_rng = torch.Generator().manual_seed(c.seed)
-        self.sample_rng = torch.Generator(device=self.device).manual_seed(c.seed + 1)
+        # on the CPU whatever the device: the same draws everywhere, and a checkpoint's
+        # generator state resumes on a GPU or a CPU alike (the buffer moves the indices)
+        self.sample_rng = torch.Generator().manual_seed(c.seed + 1)
         self.runner = EpisodeRunner(
             self.envs, self.agent, c.last_action_input, c.agent_id_input, self.action_rng
         )
