@@ -597,7 +597,7 @@ def argmax_consistency(out_dir: Path) -> list[Path]:
 # ------------------------------------------------------------------------------------------
 @register("joint_action_growth")
 def joint_action_growth(out_dir: Path) -> list[Path]:
-    """|U|^n joint actions against n|U| evaluations for decentralised per-agent maximisation."""
+    """``|U|^n`` joint actions against ``n|U|`` evaluations for per-agent maximisation."""
     n = np.arange(1, 11)
     shades = mpl.colormaps["viridis"]([0.05, 0.45, 0.75])
     with style():

@@ -74,7 +74,7 @@ def _hypernet(state_dim: int, out_dim: int, layers: int, embed: int) -> nn.Modul
 class QMixer(nn.Module):
     """QMIX (Rashid et al. 2018): a monotonic mixing network conditioned on the state.
 
-    q_tot = |W_2(s)|^T ELU(|W_1(s)|^T q + b_1(s)) + V(s). The weights pass through abs,
+    ``q_tot = |W_2(s)|^T ELU(|W_1(s)|^T q + b_1(s)) + V(s)``. The weights pass through abs,
     so dq_tot/dq_a >= 0 for every agent; the biases are free, since they do not affect
     monotonicity.
     """
@@ -119,7 +119,7 @@ class QMixer(nn.Module):
 class LinearMixer(nn.Module):
     """QMIX-Lin (QMIX paper ablation): no hidden layer, so Q_tot is linear in the agents' Qs.
 
-    q_tot = sum_a |w_a(s)| q_a + V(s): state-dependent non-negative weights and bias.
+    ``q_tot = sum_a |w_a(s)| q_a + V(s)``: state-dependent non-negative weights and bias.
     """
 
     def __init__(

@@ -19,7 +19,7 @@ _CASES = [(1, 5), (2, 2), (2, 3), (3, 5), (4, 2), (5, 10), (8, 3)]
 
 
 def check_joint_action_count(fn: Callable[[int, int], int]) -> bool:
-    """``fn(n_agents, n_actions)`` must return how many joint actions there are, |U|^n."""
+    """``fn(n_agents, n_actions)`` must return how many joint actions there are, ``|U|^n``."""
     name = "joint_action_count"
     for n_agents, n_actions in _CASES:
         got = fn(n_agents, n_actions)

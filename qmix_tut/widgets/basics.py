@@ -75,8 +75,8 @@ def readable_duration(seconds: float) -> str:
 def joint_action_counts(n_agents: int, n_actions: int) -> dict[str, Any]:
     """Sizes for ``n_agents`` agents with ``n_actions`` actions each.
 
-    ``joint``: joint actions, |U|^n (what a centralised greedy step compares);
-    ``per_agent``: Q-values decentralised agents compare, n |U|; ``ratio``: joint /
+    ``joint``: joint actions, ``|U|^n`` (what a centralised greedy step compares);
+    ``per_agent``: Q-values decentralised agents compare, ``n |U|``; ``ratio``: joint /
     per_agent; ``table_bytes``: a float32 table of Q_tot over every joint action;
     ``seconds``: time to score every joint action at 1e9 per second.
     """
@@ -97,7 +97,7 @@ def joint_action_counts(n_agents: int, n_actions: int) -> dict[str, Any]:
 
 
 def joint_action_growth_figure(n_agents: int, n_actions: int, max_agents: int = 20) -> Figure:
-    """|U|^m (joint) and m |U| (per agent) for m = 1..max_agents, the chosen n marked."""
+    """``|U|^m`` (joint) and ``m |U|`` (per agent) for m = 1..max_agents, the chosen n marked."""
     counts = joint_action_counts(n_agents, n_actions)
     top = max(max_agents, n_agents)
     m = np.arange(1, top + 1)
@@ -121,7 +121,7 @@ def joint_action_growth_figure(n_agents: int, n_actions: int, max_agents: int = 
 
 
 def joint_action_growth_widget(max_agents: int = 30, max_actions: int = 20):
-    """Sliders for n and |U|; shows the counts and the growth curve (no training)."""
+    """Sliders for n and ``|U|``; shows the counts and the growth curve (no training)."""
     import ipywidgets as w
 
     n_agents = w.IntSlider(value=3, min=1, max=max_agents, description="agents n")
