@@ -104,6 +104,7 @@ def test_memory_stepper_widget_follows_its_controls(memory_runs):
     assert "<b>(1, 1)</b>" in box.children[2].value
     box.controls["step"].value = 0
     assert box.results["step"] == 0
+    assert box.controls["wipe"].label == "never" and box.results["wipe_before"] is None
     box.controls["wipe"].value = 2
     assert box.results["wipe_before"] == 2
     box.controls["run"].value = "MLP"
@@ -161,6 +162,42 @@ def test_breakdowns_rebuild_the_learners_loss(env_name, kwargs, ending):
     assert td_target_breakdown(learner, batch, 0, 0)["ending"] == "none"
 
 
+@pytest.mark.parametrize("weighting", ["none", "ow"])
+def test_breakdown_uses_the_learners_targets_with_the_simple_spread_settings(weighting):
+    """TD(lambda), soft targets and double Q as in the preset; optimistic weights too."""
+    cfg = Config.preset("simple_spread", weighting=weighting)
+    learner, batch = _learner_and_batch("mpe:simple_spread", N=2, max_cycles=5)
+    preset = QLearner.from_config(learner.agent, learner.mixer, learner.n_actions, cfg)
+    preset.target_agent, preset.target_mixer = learner.target_agent, learner.target_mixer
+    assert preset.td_lambda == 0.6 and preset.gamma == 0.95
+    mask = batch["mask"].unsqueeze(-1)
+    with torch.no_grad():
+        target_tot = preset.next_values(batch)
+        y = preset.targets(
+            batch["reward"].unsqueeze(-1), batch["terminated"].unsqueeze(-1), mask, target_tot
+        )
+        q_tot = preset.q_tot_taken(batch, preset.episode_q_values(preset.agent, preset.agent_inputs(batch)))
+        loss, td = preset.loss(q_tot, y, mask)
+    weights, errors = [], []
+    for e in range(batch["mask"].shape[0]):
+        for t in range(int(batch["mask"][e].sum())):
+            b = td_target_breakdown(preset, batch, e, t)
+            assert b["y"] == pytest.approx(float(y[e, t, 0]), rel=1e-5, abs=1e-6)
+            assert b["target_q_tot_next"] == pytest.approx(float(target_tot[e, t, 0]), abs=1e-6)
+            assert b["y"] == pytest.approx(
+                b["reward"] + 0.95 * (1 - b["terminated"]) * b["bootstrap"], abs=1e-5
+            )
+            weights.append(b["weight"])
+            errors.append(b["td_error"])
+    rebuilt = np.mean(np.array(weights) * np.square(errors))
+    assert float(loss) == pytest.approx(rebuilt, rel=1e-5)
+    assert (set(weights) == {1.0}) == (weighting == "none")
+    # an earlier one-step-only breakdown would disagree with the learner here
+    b = td_target_breakdown(preset, batch, 0, 0)
+    one_step = b["reward"] + 0.95 * b["target_q_tot_next"]
+    assert b["y"] != pytest.approx(one_step, abs=1e-4)
+
+
 def test_breakdown_double_q_switch_and_gamma():
     learner, batch = _learner_and_batch("mpe:simple_spread", N=2, max_cycles=5)
     plain = td_target_breakdown(learner, batch, 1, 2, double_q=False)
@@ -186,9 +223,10 @@ def test_td_target_figure_and_explorer():
     box = td_target_explorer(learner, batch)
     assert box.results["t"] == 4 and box.results["ending"] == "truncated"
     assert "time limit" in box.children[2].value
+    assert box.controls["terminated"].label == "as stored"  # a visible default, not blank
     box.controls["terminated"].value = True
     assert box.results["y"] == pytest.approx(box.results["reward"])
-    box.controls["terminated"].value = None
+    box.controls["terminated"].value = "stored"
     box.controls["gamma"].value = 0.5
     assert box.results["gamma"] == 0.5
     box.controls["step"].value = 1

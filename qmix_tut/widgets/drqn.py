@@ -241,8 +241,9 @@ def memory_stepper_widget(runs: Mapping[str, Any], cue: int = 0):
     step_slider = w.IntSlider(value=n_steps - 1, min=0, max=n_steps - 1, description="step",
                               style=style_)  # fmt: skip
     wipe_box = w.Dropdown(
-        options=[("never", None)] + [(f"before step {k}", k) for k in range(1, n_steps)],
-        value=None,
+        # -1 stands for "never": ipywidgets 8 shows an option whose value is None as blank
+        options=[("never", -1)] + [(f"before step {k}", k) for k in range(1, n_steps)],
+        value=-1,
         description="wipe memory",
         style=style_,
     )
@@ -253,7 +254,7 @@ def memory_stepper_widget(runs: Mapping[str, Any], cue: int = 0):
     box.results = {}
 
     def update(_=None) -> None:
-        trace = trace_for(run_box.value, cue_box.value, wipe_box.value)
+        trace = trace_for(run_box.value, cue_box.value, None if wipe_box.value < 0 else wipe_box.value)
         step = step_slider.value
         box.results.clear()
         box.results.update(trace)
@@ -284,7 +285,13 @@ def td_target_breakdown(
     double_q: bool | None = None,
     terminated: bool | None = None,
 ) -> dict[str, Any]:
-    """Every piece of the target ``y = r + gamma (1 - d) Q_tot^-(s', u'*)`` for one step.
+    """Every piece of the learner's target ``y = r + gamma (1 - d) B`` for one step.
+
+    The bootstrap ``B`` is ``Q_tot^-(s', u'*)`` for one-step targets, and with TD(lambda)
+    ``(1 - lambda) Q_tot^-(s', u'*) + lambda G_{t+1}`` (the next step's own target, when
+    the next step is real). The values come from the learner's own public steps
+    (:meth:`~qmix_tut.learner.QLearner.next_values`, ``targets`` and ``loss``), so the
+    breakdown shows exactly the target and loss weight that an update uses.
 
     ``batch`` comes from ``EpisodeBuffer.sample``; ``episode`` and ``t`` pick a real (not
     padded) transition. ``gamma`` and ``double_q`` default to the learner's; ``terminated``
@@ -294,8 +301,10 @@ def td_target_breakdown(
     target network (``online_next``, ``target_next_all`` ``[n, A]``, unavailable actions set
     to -inf), the action each network would pick (``online_choice``, ``target_choice``),
     the ``chosen`` one and its target value ``target_next`` ``[n]``; then ``q_tot``,
-    ``target_q_tot_next``, ``reward``, ``terminated``, ``ending`` (``"none"``,
-    ``"terminated"`` or ``"truncated"``), ``gamma``, ``double_q``, ``y`` and ``td_error``.
+    ``target_q_tot_next``, ``td_lambda``, ``next_return`` (G_{t+1}, NaN when not used),
+    ``bootstrap``, ``reward``, ``terminated``, ``ending`` (``"none"``, ``"terminated"`` or
+    ``"truncated"``), ``gamma``, ``double_q``, ``y``, ``td_error`` (Q_tot - y) and its
+    ``weight`` in the loss (1, or Weighted QMIX's alpha where Q_tot is above y).
     """
     if learner.mixer is None:
         raise ValueError("td_target_breakdown needs a learner with a mixer (VDN or QMIX)")
@@ -310,8 +319,26 @@ def td_target_breakdown(
     double_q = learner.double_q if double_q is None else bool(double_q)
 
     one = {k: v[episode : episode + 1] for k, v in batch.items()}
+    stored_done = bool(one["terminated"][0, t] > 0)
+    done = stored_done if terminated is None else bool(terminated)
+    one["terminated"] = one["terminated"].clone()
+    one["terminated"][0, t] = float(done)
+
+    # the learner's own steps, over the whole episode (TD(lambda) needs the steps after t)
     inputs = learner.agent_inputs(one)
-    q = QLearner.episode_q_values(learner.agent, inputs)[0]  # [T+1, n, A]
+    q_all = QLearner.episode_q_values(learner.agent, inputs)  # [1, T+1, n, A]
+    target_next_agents = learner.next_agent_values(one, q_all, inputs, double_q)  # [1, T, n]
+    target_tot = learner.next_values(one, q_all, inputs, double_q)  # [1, T, 1]
+    m = one["mask"].unsqueeze(-1)
+    y_all = learner.targets(
+        one["reward"].unsqueeze(-1), one["terminated"].unsqueeze(-1), m, target_tot, gamma
+    )
+    q_tot_all = learner.q_tot_taken(one, q_all)  # [1, T, 1]
+    _, td = learner.loss(q_tot_all, y_all, m)
+    weight = float(learner.td_weights(td)[0, t, 0])
+
+    # what each network would pick at the next step, shown beside the value used
+    q = q_all[0]
     target_q = QLearner.episode_q_values(learner.target_agent, inputs)[0]
     actions = one["actions"][0, t]
     q_taken = q[t].gather(-1, actions[:, None]).squeeze(-1)
@@ -324,37 +351,40 @@ def td_target_breakdown(
     online_choice = online_next.argmax(-1)
     target_choice = target_next_all.argmax(-1)
     chosen = online_choice if double_q else target_choice
-    target_next = target_q[t + 1].gather(-1, chosen[:, None]).squeeze(-1)
 
-    q_tot = learner.mixer(q_taken, one["state"][0, t]).squeeze(-1)
-    target_q_tot_next = learner.target_mixer(target_next, one["state"][0, t + 1]).squeeze(-1)
-    stored_done = bool(one["terminated"][0, t] > 0)
-    done = stored_done if terminated is None else bool(terminated)
     last_real = t + 1 == n_steps or bool(one["mask"][0, t + 1] == 0)
     ending = "terminated" if stored_done else ("truncated" if last_real else "none")
-    reward = float(one["reward"][0, t])
-    y = reward + gamma * (1.0 - float(done)) * float(target_q_tot_next)
+    target_q_tot_next = float(target_tot[0, t, 0])
+    next_return = float("nan") if last_real or learner.td_lambda == 0 else float(y_all[0, t + 1, 0])
+    bootstrap = target_q_tot_next
+    if next_return == next_return:  # TD(lambda) with a real next step
+        bootstrap += learner.td_lambda * (next_return - target_q_tot_next)
+    y = float(y_all[0, t, 0])
     return {
         "episode": episode,
         "t": t,
-        "actions": actions.numpy().copy(),
-        "q_taken": q_taken.numpy().copy(),
-        "online_next": online_next.numpy().copy(),
-        "target_next_all": target_next_all.numpy().copy(),
-        "online_choice": online_choice.numpy().copy(),
-        "target_choice": target_choice.numpy().copy(),
-        "chosen": chosen.numpy().copy(),
-        "target_next": target_next.numpy().copy(),
-        "q_tot": float(q_tot),
-        "target_q_tot_next": float(target_q_tot_next),
-        "reward": reward,
+        "actions": actions.cpu().numpy().copy(),
+        "q_taken": q_taken.cpu().numpy().copy(),
+        "online_next": online_next.cpu().numpy().copy(),
+        "target_next_all": target_next_all.cpu().numpy().copy(),
+        "online_choice": online_choice.cpu().numpy().copy(),
+        "target_choice": target_choice.cpu().numpy().copy(),
+        "chosen": chosen.cpu().numpy().copy(),
+        "target_next": target_next_agents[0, t].cpu().numpy().copy(),
+        "q_tot": float(q_tot_all[0, t, 0]),
+        "target_q_tot_next": target_q_tot_next,
+        "td_lambda": learner.td_lambda,
+        "next_return": next_return,
+        "bootstrap": bootstrap,
+        "reward": float(one["reward"][0, t]),
         "terminated": done,
         "stored_terminated": stored_done,
         "ending": ending,
         "gamma": gamma,
         "double_q": double_q,
         "y": y,
-        "td_error": float(q_tot) - y,
+        "td_error": float(q_tot_all[0, t, 0]) - y,
+        "weight": weight,
     }
 
 
@@ -389,8 +419,12 @@ def td_target_figure(b: Mapping[str, Any]) -> Figure:
         ax_next.axhline(0, color="black", linewidth=0.8)
         ax_next.legend(loc="best", fontsize=9)
 
-        discounted = b["gamma"] * (1.0 - float(b["terminated"])) * b["target_q_tot_next"]
-        names = ["$r$", r"$\gamma(1-d)\,Q^-_{tot}(s')$", "$y$", "$Q_{tot}(s,u)$"]
+        discounted = b["gamma"] * (1.0 - float(b["terminated"])) * b["bootstrap"]
+        if b["next_return"] == b["next_return"]:  # TD(lambda): a mix with the next return
+            middle = r"$\gamma(1-d)[(1-\lambda)Q^-_{tot}(s')+\lambda G_{t+1}]$"
+        else:
+            middle = r"$\gamma(1-d)\,Q^-_{tot}(s')$"
+        names = ["$r$", middle, "$y$", "$Q_{tot}(s,u)$"]
         values = [b["reward"], discounted, b["y"], b["q_tot"]]
         colors = [OKABE_ITO["grey"], OKABE_ITO["sky_blue"], OKABE_ITO["black"], ALGO_COLORS["qmix"]]
         ax_y.bar(range(4), values, color=colors)
@@ -419,8 +453,9 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
                                  description="gamma", style=style_)  # fmt: skip
     double_box = w.Checkbox(value=learner.double_q, description="double Q")
     end_box = w.Dropdown(
-        options=[("as stored", None), ("terminated (d=1)", True), ("not terminated (d=0)", False)],
-        value=None,
+        # "stored" rather than None: ipywidgets 8 shows an option valued None as blank
+        options=[("as stored", "stored"), ("terminated (d=1)", True), ("not terminated (d=0)", False)],
+        value="stored",
         description="end flag d",
         style=style_,
     )
@@ -444,7 +479,8 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
     def update(_=None) -> None:
         step_slider.max = lengths[episode_slider.value] - 1  # clamps the value too
         b = td_target_breakdown(learner, batch, episode_slider.value, step_slider.value,
-                                gamma_slider.value, double_box.value, end_box.value)  # fmt: skip
+                                gamma_slider.value, double_box.value,
+                                None if end_box.value == "stored" else end_box.value)  # fmt: skip
         box.results.clear()
         box.results.update(b)
         note = {
@@ -452,11 +488,19 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
             "truncated": "the time limit cut the episode here: the target still bootstraps",
             "none": "the episode goes on",
         }[b["ending"]]
+        if b["next_return"] == b["next_return"]:
+            boot = (
+                f"[(1 - {b['td_lambda']:.2f}) &times; {b['target_q_tot_next']:.3f} + "
+                f"{b['td_lambda']:.2f} &times; G<sub>t+1</sub> {b['next_return']:.3f}]"
+            )
+        else:
+            boot = f"{b['target_q_tot_next']:.3f}"
+        weight = "" if b["weight"] == 1.0 else f" Its weight in the loss: {b['weight']:.2f}."
         summary.value = (
             f"y = {b['reward']:.3f} + {b['gamma']:.2f} &times; (1 - {int(b['terminated'])}) "
-            f"&times; {b['target_q_tot_next']:.3f} = <b>{b['y']:.3f}</b>; "
+            f"&times; {boot} = <b>{b['y']:.3f}</b>; "
             f"Q<sub>tot</sub>(s, u) = {b['q_tot']:.3f}. Step {b['t']} of episode "
-            f"{b['episode']} ({lengths[b['episode']]} steps): {note}."
+            f"{b['episode']} ({lengths[b['episode']]} steps): {note}.{weight}"
         )
         _show(output, td_target_figure(b))
 
