@@ -101,10 +101,38 @@ def test_iql_experiment_figure():
         )
 
 
+def test_iql_matrix_widget_shows_a_result_before_the_first_click():
+    initial = iql_matrix_experiment("climbing", steps=200, n_seeds=2)
+    box = iql_matrix_widget(initial)
+    assert box.results["counts"].sum() == 2  # the given experiment, no training needed
+    assert box.controls["picture"].value[:4] == b"\x89PNG"  # saved with the widget state
+    summary = box.children[4].value
+    assert summary.startswith("Shown until you press Train") and "(A, A)" in summary
+    assert "(0, 0)" not in summary  # joint actions as letters, as in every table
+    box.controls["alpha"].value = 0.5
+    assert "Settings changed" in box.children[4].value
+
+
+def test_iql_matrix_widget_disables_its_button_while_training(monkeypatch):
+    import qmix_tut.widgets.basics as basics
+
+    box = iql_matrix_widget(iql_matrix_experiment("climbing", steps=200, n_seeds=1))
+    seen = []
+
+    def spy(*args, **kwargs):
+        button = box.controls["train"]
+        seen.append((button.disabled, button.description, box.children[4].value))
+        return iql_matrix_experiment("climbing", steps=200, n_seeds=1)
+
+    monkeypatch.setattr(basics, "iql_matrix_experiment", spy)
+    box.controls["train"].click()
+    assert seen == [(True, "training...", "training...")]
+    assert not box.controls["train"].disabled and box.controls["train"].description == "Train"
+
+
 def test_iql_matrix_widget_trains_on_click():
-    box = iql_matrix_widget()
+    box = iql_matrix_widget(iql_matrix_experiment("climbing", steps=200, n_seeds=1))
     c = box.controls
-    assert box.results == {}
     c["game"].value = "penalty"
     c["k"].value = -30
     c["steps"].value = 400
@@ -168,6 +196,7 @@ def test_vdn_fit_widget_reacts_to_preset_text_and_weight():
     c["payoff"].value = "0 2; 1 3"
     assert box.results["representable"]
     assert "VDN can represent it exactly" in box.children[2].value
+    assert "greedy on the fit (B, B)" in box.children[2].value
     c["payoff"].value = "1 2 3"
     assert box.results == {}
     assert "square" in box.children[2].value

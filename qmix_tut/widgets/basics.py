@@ -36,6 +36,8 @@ __all__ = [
     "joint_action_counts",
     "joint_action_growth_figure",
     "joint_action_growth_widget",
+    "joint_name",
+    "iql_summary",
     "parse_payoff",
     "readable_duration",
     "vdn_fit_widget",
@@ -45,12 +47,24 @@ __all__ = [
 COMPARISONS_PER_SECOND = 1e9
 
 
-def _show(output: Any, fig: Figure) -> None:
-    from IPython.display import display
+def _show(picture: Any, fig: Figure) -> None:
+    """Draw ``fig`` into an ``ipywidgets.Image``."""
+    picture.value = _png(fig)
 
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
+
+def _png(fig: Figure) -> bytes:
+    """A figure as PNG bytes for an ``ipywidgets.Image``: one value, saved with the
+    notebook's widget state, so a reader without a kernel still sees the picture."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def joint_name(joint: Sequence[int]) -> str:
+    """A joint action in the letters every table uses: ``joint_name((0, 2)) == "(A, C)"``."""
+    return "(" + ", ".join(chr(ord("A") + int(u)) for u in joint) + ")"
 
 
 def readable_duration(seconds: float) -> str:
@@ -127,7 +141,7 @@ def joint_action_growth_widget(max_agents: int = 30, max_actions: int = 20):
     n_agents = w.IntSlider(value=3, min=1, max=max_agents, description="agents n")
     n_actions = w.IntSlider(value=5, min=2, max=max_actions, description="actions |U|")
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([w.HBox([n_agents, n_actions]), summary, output])
     box.controls = {"n_agents": n_agents, "n_actions": n_actions}
     box.results = {}
@@ -233,8 +247,22 @@ def iql_experiment_figure(experiment: dict[str, Any]) -> Figure:
     return fig
 
 
-def iql_matrix_widget():
-    """Pick a game and IQL's settings, press Train: several seeds of tabular IQL."""
+def iql_summary(experiment: dict[str, Any]) -> str:
+    """One line on an experiment of :func:`iql_matrix_experiment`, joint actions as letters."""
+    return (
+        f"Optimum {joint_name(experiment['optimum'])} pays {experiment['optimal_return']:g}; "
+        f"{experiment['fraction_optimal']:.0%} of {len(experiment['runs'])} seeds reached it, "
+        f"mean greedy return {experiment['returns'].mean():.2f}."
+    )
+
+
+def iql_matrix_widget(initial: dict[str, Any] | None = None):
+    """Pick a game and IQL's settings, press Train: several seeds of tabular IQL.
+
+    ``initial``, an experiment already run (by default the climbing game with the
+    controls' settings), is shown until the first click, so the saved notebook shows a
+    result rather than an empty frame.
+    """
     import ipywidgets as w
 
     style_ = {"description_width": "110px"}
@@ -248,7 +276,7 @@ def iql_matrix_widget():
     n_seeds = w.IntSlider(value=10, min=1, max=40, description="seeds")
     button = w.Button(description="Train", button_style="primary", icon="play")
     summary = w.HTML()
-    output = w.Output()
+    picture = w.Image(format="png")
     box = w.VBox(
         [
             w.HBox([game, k]),
@@ -256,7 +284,7 @@ def iql_matrix_widget():
             w.HBox([epsilon_finish, n_seeds]),
             button,
             summary,
-            output,
+            picture,
         ]
     )
     box.controls = {
@@ -267,29 +295,46 @@ def iql_matrix_widget():
         "epsilon_finish": epsilon_finish,
         "n_seeds": n_seeds,
         "train": button,
+        "picture": picture,
     }
     box.results = {}
 
-    def train(_=None) -> None:
-        kwargs = {"k": k.value} if game.value == "penalty" else {}
-        experiment = iql_matrix_experiment(
-            game.value,
-            steps=steps.value,
-            alpha=alpha.value,
-            epsilon_finish=epsilon_finish.value,
-            n_seeds=n_seeds.value,
-            **kwargs,
-        )
+    def show(experiment: dict[str, Any], note: str = "") -> None:
         box.results.clear()
         box.results.update(experiment)
-        summary.value = (
-            f"Optimum {experiment['optimum']} pays {experiment['optimal_return']:g}; "
-            f"{experiment['fraction_optimal']:.0%} of seeds reached it, mean greedy return "
-            f"{experiment['returns'].mean():.2f}."
-        )
-        _show(output, iql_experiment_figure(experiment))
+        summary.value = note + iql_summary(experiment)
+        picture.value = _png(iql_experiment_figure(experiment))
 
+    def train(_=None) -> None:
+        kwargs = {"k": k.value} if game.value == "penalty" else {}
+        button.disabled, button.description = True, "training..."
+        summary.value = "training..."
+        try:
+            experiment = iql_matrix_experiment(
+                game.value,
+                steps=steps.value,
+                alpha=alpha.value,
+                epsilon_finish=epsilon_finish.value,
+                n_seeds=n_seeds.value,
+                **kwargs,
+            )
+            show(experiment)
+        finally:
+            button.disabled, button.description = False, "Train"
+
+    def stale(_=None) -> None:
+        if box.results:  # the picture no longer matches the controls
+            summary.value = "Settings changed: press <b>Train</b> to run them."
+
+    for control in (game, k, steps, alpha, epsilon_finish, n_seeds):
+        control.observe(stale, names="value")
     button.on_click(train)
+    if initial is None:
+        initial = iql_matrix_experiment(
+            game.value, steps=steps.value, alpha=alpha.value,
+            epsilon_finish=epsilon_finish.value, n_seeds=n_seeds.value,
+        )  # fmt: skip
+    show(initial, "Shown until you press Train: ")
     return box
 
 
@@ -399,7 +444,7 @@ def vdn_fit_widget():
         style={"description_width": "110px"},
     )
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([w.HBox([preset, text]), weight, summary, output])
     box.controls = {"preset": preset, "payoff": text, "optimum_weight": weight}
     box.results = {}
@@ -410,7 +455,7 @@ def vdn_fit_widget():
             report = additive_fit_report(text.value, weight.value)
         except ValueError as err:
             summary.value = f"<span style='color:#D55E00'>{err}</span>"
-            output.clear_output()
+            output.value = b""
             return
         box.results.update(report)
         verdict = (
@@ -419,7 +464,8 @@ def vdn_fit_widget():
             else f"Largest residual {report['fit'].max_abs_residual:.2f}: VDN cannot represent it."
         )
         summary.value = (
-            f"{verdict} Optimum {report['optimum']}; greedy on the fit {report['fit_greedy']}"
+            f"{verdict} Optimum {joint_name(report['optimum'])}; greedy on the fit "
+            f"{joint_name(report['fit_greedy'])}"
             f" (loses {report['regret']:g})."
         )
         _show(output, additive_fit_figure(report))
