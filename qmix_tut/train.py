@@ -14,196 +14,107 @@ networks, targets, optimizer, replay buffer, counters and random generator state
 Each history row is written after an evaluation of the greedy policy (``eval_return``);
 its ``wall_seconds`` counts the time spent collecting, learning and evaluating so far,
 so time-to-target figures include the cost of measuring them.
+
+Stopping and losing nothing:
+
+1. Ctrl-C (SIGINT), SIGTERM (a cluster's time limit, ``docker stop``) and SIGHUP (a
+   closed terminal) each stop the run at the end of the current round, write the
+   checkpoint and print one message saying how to resume. A second signal stops at once,
+   keeping the last checkpoint.
+2. A checkpoint is also written every ``checkpoint_seconds`` of training (5 minutes by
+   default) and every ``checkpoint_interval`` env steps if that is set.
+3. A run directory is claimed with a lock for the whole run; every file in it is
+   replaced atomically (``results.atomic_write``); a full disk stops the run with a clear
+   error and the last good checkpoint.
+4. A non-finite loss or gradient stops the run with a clear error; no checkpoint with
+   non-finite weights is ever written.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import math
 import os
 import platform
-import re
+import shlex
+import shutil
 import signal
+import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
 
-from . import __version__
+from ._version import __version__
 from .agents import agent_input_dim, make_agent
 from .buffer import EpisodeBuffer
 from .config import Config
 from .envs import make
-from .learner import QLearner
+from .learner import NonFiniteError, QLearner
 from .mixers import make_mixer
+from .results import (  # noqa: F401 - re-exported: ``from qmix_tut.train import load`` works
+    CHECKPOINT_FORMAT,
+    FILE_VERSION,
+    HISTORY_KEYS,
+    RESULT_FORMAT,
+    DiskFullError,
+    Result,
+    atomic_save,
+    atomic_write_text,
+    load,
+    read_config_json,
+    read_history_csv,
+    result_from_checkpoint,
+    safe_load,
+    write_history_csv,
+)
 from .runner import EpisodeRunner, epsilon_at
 
-CHECKPOINT_FORMAT = "qmix_tut.checkpoint"
-RESULT_FORMAT = "qmix_tut.result"
-FILE_VERSION = 1  # bump when the layout of saved files changes
-HISTORY_KEYS = (
-    "env_steps",
-    "episodes",
-    "wall_seconds",
-    "train_return",
-    "eval_return",
-    "eval_return_std",
-    "loss",
-    "epsilon",
-)
 # fields that may differ between a checkpoint's config and the config it resumes with
 RESUMABLE_CHANGES = {
     "total_steps",
     "eval_interval",
     "eval_episodes",
     "checkpoint_interval",
+    "checkpoint_seconds",
     "device",
     "threads",
 }
-
-
-# ------------------------------------------------------------------------------------------
-# Results
-# ------------------------------------------------------------------------------------------
-@dataclass
-class Result:
-    """What a run learned: config, evaluation history and the trained weights."""
-
-    config: Config
-    history: list[dict[str, float]]
-    agent_state: dict[str, torch.Tensor]
-    mixer_state: dict[str, torch.Tensor]
-    env_info: dict[str, Any]
-    meta: dict[str, Any] = field(default_factory=dict)
-    interrupted: bool = False
-    checkpoint: dict | None = field(default=None, repr=False)
-
-    def column(self, key: str) -> np.ndarray:
-        """One history column as an array, e.g. ``result.column("eval_return")``."""
-        if self.history and key not in self.history[0]:
-            raise ValueError(
-                f"unknown history column {key!r}; columns: {', '.join(self.history[0])}"
-            )
-        return np.array([row[key] for row in self.history], dtype=np.float64)
-
-    @property
-    def final_eval_return(self) -> float:
-        return float(self.history[-1]["eval_return"]) if self.history else math.nan
-
-    def build(self, device: str = "cpu") -> tuple[torch.nn.Module, torch.nn.Module | None]:
-        """The trained agent network and mixer (None for IQL), in eval mode."""
-        agent, mixer = build_networks(self.config, self.env_info)
-        agent.load_state_dict(self.agent_state)
-        if mixer is not None:
-            mixer.load_state_dict(self.mixer_state)
-            mixer.to(device).eval()
-        return agent.to(device).eval(), mixer
-
-    def to_dict(self) -> dict:
-        return {
-            "format": RESULT_FORMAT,
-            "file_version": FILE_VERSION,
-            "package_version": __version__,
-            "config": self.config.to_dict(),
-            "history": self.history,
-            "agent_state": {k: v.cpu() for k, v in self.agent_state.items()},
-            "mixer_state": {k: v.cpu() for k, v in self.mixer_state.items()},
-            "env_info": self.env_info,
-            "meta": self.meta,
-            "interrupted": self.interrupted,
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the result (not the replay buffer) to ``path``; returns the path."""
-        path = Path(path)
-        atomic_save(self.to_dict(), path)
-        return path
-
-    def __repr__(self) -> str:
-        last = self.history[-1] if self.history else {}
-        return (
-            f"Result(env={self.config.env!r}, algo={self.config.algo!r}, seed={self.config.seed}, "
-            f"env_steps={int(last.get('env_steps', 0))}, eval_return={last.get('eval_return', math.nan):.3f}"
-            f"{', interrupted' if self.interrupted else ''})"
-        )
-
-
-def load(path: str | Path) -> Result:
-    """Load a Result saved by ``Result.save``, or the result inside a checkpoint or run dir."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("result.pt", "final.pt", "checkpoint.pt"):
-            if (path / name).exists():
-                path = path / name
-                break
-        else:
-            raise FileNotFoundError(f"{path} holds no result.pt, final.pt or checkpoint.pt")
-    data = safe_load(path)
-    if data["format"] == CHECKPOINT_FORMAT:
-        return _result_from_checkpoint(data)
-    return Result(
-        config=Config.from_dict(data["config"]),
-        history=list(data["history"]),
-        agent_state=data["agent_state"],
-        mixer_state=data["mixer_state"],
-        env_info=dict(data["env_info"]),
-        meta=dict(data.get("meta", {})),
-        interrupted=bool(data.get("interrupted", False)),
-    )
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """Save via a temporary file and a rename, so an interruption never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _first_sentence(text: str) -> str:
-    # torch's unpickling errors run to a page of advice (with terminal colour codes)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()[0] if text.strip() else ""
-    return text.split(". ")[0].rstrip(".")
-
-
-def safe_load(path: str | Path) -> dict:
-    """Load a qmix_tut file with ``weights_only=True``; clear errors for anything else."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for damaged or foreign files
-        raise ValueError(
-            f"{path} is not a readable qmix_tut file (truncated, corrupt or foreign): "
-            f"{type(err).__name__}: {_first_sentence(str(err))}"
-        ) from None
-    if not isinstance(data, dict) or data.get("format") not in (CHECKPOINT_FORMAT, RESULT_FORMAT):
-        raise ValueError(f"{path} is not a qmix_tut result or checkpoint file")
-    version = data.get("file_version")
-    if version != FILE_VERSION:
-        raise ValueError(
-            f"{path} was written in file format version {version} (by qmix_tut "
-            f"{data.get('package_version', '?')}); this qmix_tut {__version__} reads version "
-            f"{FILE_VERSION} only"
-        )
-    return data
+# the learner's statistics averaged into each history row: update key -> column
+UPDATE_COLUMNS = {
+    "loss": "loss",
+    "q_taken": "q_tot_mean",
+    "target": "target_mean",
+    "td_error": "td_error",
+    "grad_norm": "grad_norm",
+}
+LOCK_NAME = ".lock"
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 # ------------------------------------------------------------------------------------------
 # Building blocks
 # ------------------------------------------------------------------------------------------
 def resolve_device(device: str) -> torch.device:
+    """``"auto"`` -> the GPU when torch sees one, else the CPU; a clear error for a GPU
+    that is not there."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"Config.device={device!r} but torch sees no GPU; use 'auto' or 'cpu'")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"Config.device={device!r} but torch sees no GPU; use 'auto' or 'cpu'")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"Config.device={device!r} but torch sees {torch.cuda.device_count()} GPU(s), "
+                f"numbered from 0"
+            )
     return torch.device(device)
 
 
@@ -227,7 +138,15 @@ def build_networks(
     return agent, mixer
 
 
+def make_learner(
+    config: Config, agent: torch.nn.Module, mixer: torch.nn.Module | None, env_info: dict
+) -> QLearner:
+    """The learner for ``config.algo``, training ``agent`` (and ``mixer``)."""
+    return QLearner.from_config(agent, mixer, env_info["n_actions"], config)
+
+
 def env_info_of(env) -> dict:
+    """The sizes of an environment that the networks and the buffer are built for."""
     return {
         "name": env.name,
         "n_agents": env.n_agents,
@@ -244,6 +163,7 @@ def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:
 
 
 def versions() -> dict[str, str]:
+    """The versions of Python, torch and the packages a run depends on."""
     from importlib import metadata
 
     found = {
@@ -260,7 +180,7 @@ def versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def deterministic_torch(threads: int, device: str | torch.device = "cpu"):
+def deterministic_torch(threads: int, device: str | torch.device = "cpu") -> Iterator[None]:
     """Fixed thread count, and deterministic GPU kernels, for the run; restored afterwards.
 
     The CPU kernels used here are deterministic already, so torch's deterministic mode is
@@ -282,31 +202,140 @@ def deterministic_torch(threads: int, device: str | torch.device = "cpu"):
             torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
-class _InterruptGuard:
-    """Turn Ctrl-C into a request to stop at the end of the current round.
+# ------------------------------------------------------------------------------------------
+# Resources: refuse what this machine cannot run, before allocating it
+# ------------------------------------------------------------------------------------------
+ENV_BYTES = 64 * 1024  # a rough allowance for one environment object and its runner rows
+
+
+def estimate_memory(config: Config, env_info: dict) -> dict[str, int]:
+    """Bytes a run of ``config`` needs, by part: ``buffer``, ``networks``, ``updates``,
+    ``envs`` and ``total``.
+
+    The replay buffer is counted twice (a checkpoint copies it), the networks five times
+    (online and target weights, gradients, two optimizer statistics) and one update's
+    activations generously; the networks are sized exactly by building them on torch's
+    ``meta`` device, which allocates nothing.
+    """
+    n, a = env_info["n_agents"], env_info["n_actions"]
+    t, obs, state = env_info["episode_limit"], env_info["obs_dim"], env_info["state_dim"]
+    per_episode = 4 * (t + 1) * (n * obs + state + n * a) + 8 * t * n + 4 * 3 * t + 8
+    with torch.device("meta"):
+        agent, mixer = build_networks(config, env_info)
+    params = sum(p.numel() for p in agent.parameters())
+    if mixer is not None:
+        params += sum(p.numel() for p in mixer.parameters())
+    in_dim = agent_input_dim(obs, a, n, config.last_action_input, config.agent_id_input)
+    per_step = n * (in_dim + 12 * config.hidden_dim + 4 * a) + 4 * (
+        n * config.mixer_embed + config.hypernet_embed
+    )
+    parts = {
+        "buffer": 2 * config.buffer_size * per_episode,
+        "networks": 5 * 4 * params,
+        "updates": 4 * config.batch_size * (t + 1) * per_step * 3,
+        "envs": (config.num_envs + min(config.eval_episodes, 16)) * (ENV_BYTES + per_episode),
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def available_memory(device: torch.device | None = None) -> int | None:
+    """Free memory in bytes: the GPU's for a CUDA device, else the machine's available RAM
+    (``MemAvailable`` in /proc/meminfo, or the physical memory); None if unknown."""
+    if device is not None and device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    """Bytes in decimal units, three significant digits: ``_size(2.5e9) == '2.5 GB'``."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n:.3g} PB"
+
+
+def check_memory(config: Config, env_info: dict, device: torch.device) -> None:
+    """Raise ValueError with the estimate and the free memory if the run cannot fit."""
+    need = estimate_memory(config, env_info)
+    free = available_memory(device)
+    if free is None or need["total"] <= free:
+        return
+    parts = ", ".join(f"{k} {_size(v)}" for k, v in need.items() if k != "total")
+    raise ValueError(
+        f"this config needs about {_size(need['total'])} of memory ({parts}) but "
+        f"{'the GPU' if device.type == 'cuda' else 'this machine'} has {_size(free)} available; "
+        "lower buffer_size, hidden_dim, num_envs, batch_size or the mixer's sizes"
+    )
+
+
+def check_threads(threads: int) -> None:
+    """Refuse a thread count far beyond the machine's cores (OpenMP aborts on huge ones)."""
+    cores = os.cpu_count() or 1
+    if threads > 4 * cores:
+        raise ValueError(
+            f"Config.threads={threads} is more than 4 x this machine's {cores} CPU cores; "
+            f"use at most {cores}"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Signals
+# ------------------------------------------------------------------------------------------
+class _StopNow(BaseException):
+    """A second stop signal: leave the round at once."""
+
+
+class _StopGuard:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into a request to stop at the end of the round.
 
     A round (collect, insert, learn) is never cut in half, so the checkpoint written on
-    stopping is as good as any periodic one. A second Ctrl-C stops at once.
+    stopping is as good as any periodic one. A second signal stops at once. Handlers can
+    only be installed in the main thread; elsewhere (a worker thread) signals keep their
+    usual meaning. A SIGHUP that is ignored (``nohup``) stays ignored.
     """
 
     def __init__(self) -> None:
-        self.requested = False
-        self._old = None
+        self.signal_name: str | None = None
+        self._old: dict[int, Any] = {}
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
+    @property
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def __enter__(self) -> _StopGuard:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None:  # SIGHUP does not exist on Windows
+                continue
+            old = signal.getsignal(signum)
+            if name == "SIGHUP" and old == signal.SIG_IGN:
+                continue
+            signal.signal(signum, self._handle)
+            self._old[signum] = old
         return self
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+            raise _StopNow
+        self.signal_name = signal.Signals(signum).name
 
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+    def __exit__(self, *exc: Any) -> bool:
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
         return False
 
 
@@ -320,17 +349,19 @@ class Trainer:
         config.validate()
         self.config = c = config
         self.device = resolve_device(c.device)
-        self.envs = [make(c.env, **c.env_kwargs) for _ in range(c.num_envs)]
+        first = make(c.env, **c.env_kwargs)
+        self.env_info = env_info_of(first)
+        check_memory(c, self.env_info, self.device)  # before anything large is allocated
+        self.envs = [first] + [make(c.env, **c.env_kwargs) for _ in range(c.num_envs - 1)]
         n_eval = max(1, min(c.eval_episodes, 16))
         self.eval_envs = [make(c.env, **c.env_kwargs) for _ in range(n_eval)]
-        self.env_info = env_info_of(self.envs[0])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
             self.agent, self.mixer = build_networks(c, self.env_info)
         self.agent.to(self.device)
         if self.mixer is not None:
             self.mixer.to(self.device)
-        self.learner = QLearner.from_config(self.agent, self.mixer, self.env_info["n_actions"], c)
+        self.learner = make_learner(c, self.agent, self.mixer, self.env_info)
         info = self.env_info
         self.buffer = EpisodeBuffer(
             c.buffer_size,
@@ -342,9 +373,7 @@ class Trainer:
             self.device,
         )
         self.action_rng = torch.Generator().manual_seed(c.seed)
-        # on the CPU whatever the device: the same draws everywhere, and a checkpoint's
-        # generator state resumes on a GPU or a CPU alike (the buffer moves the indices)
-        self.sample_rng = torch.Generator().manual_seed(c.seed + 1)
+        self.sample_rng = torch.Generator(device=self.device).manual_seed(c.seed + 1)
         self.runner = EpisodeRunner(
             self.envs, self.agent, c.last_action_input, c.agent_id_input, self.action_rng
         )
@@ -359,7 +388,7 @@ class Trainer:
         self.next_checkpoint = c.checkpoint_interval
         self.history: list[dict[str, float]] = []
         self.recent_returns: list[float] = []
-        self.recent_losses: list[float] = []
+        self.recent_stats: dict[str, list[float]] = {k: [] for k in UPDATE_COLUMNS}
 
     # -- one round ----------------------------------------------------------------------
     @property
@@ -368,6 +397,7 @@ class Trainer:
         return epsilon_at(self.env_steps, c.epsilon_start, c.epsilon_finish, c.epsilon_anneal_steps)
 
     def round(self) -> None:
+        """Play one episode in every environment, store them, then learn."""
         c = self.config
         seeds = [episode_seed(c.seed, self.episodes + i) for i in range(len(self.envs))]
         episodes, stats = self.runner.run(self.epsilon, seeds)
@@ -375,11 +405,21 @@ class Trainer:
         self.env_steps += stats["steps"]
         self.episodes += len(self.envs)
         self.recent_returns.extend(float(r) for r in stats["returns"])
-        if len(self.buffer) >= c.batch_size:
-            for _ in range(c.updates_per_round):
-                batch = self.buffer.sample(c.batch_size, self.sample_rng)
-                info = self.learner.update(batch, self.episodes)
-                self.recent_losses.append(info["loss"])
+        self.learn()
+
+    def learn(self) -> None:
+        """``updates_per_round`` gradient steps on batches drawn from the replay buffer."""
+        c = self.config
+        if len(self.buffer) < c.batch_size:
+            return
+        for _ in range(c.updates_per_round):
+            batch = self.buffer.sample(c.batch_size, self.sample_rng)
+            stats = self.learner.update(batch, self.episodes)
+            if not math.isfinite(stats["loss"]):  # a learner that does not check itself
+                raise NonFiniteError(f"the loss is {stats['loss']}")
+            for key, values in self.recent_stats.items():
+                if key in stats:
+                    values.append(float(stats[key]))  # type: ignore[literal-required]
 
     def evaluate(self) -> tuple[float, float]:
         """Greedy returns over ``eval_episodes`` fresh episodes (mean, std)."""
@@ -399,27 +439,34 @@ class Trainer:
         return float(np.mean(returns)), float(np.std(returns))
 
     def log_row(self) -> dict[str, float]:
+        """Evaluate, and append one history row (see ``results.HISTORY_KEYS``)."""
         started = time.perf_counter()
         eval_mean, eval_std = self.evaluate()
         self.wall_seconds += time.perf_counter() - started  # evaluating costs time too
-        row = {
+        row: dict[str, float] = {
             "env_steps": self.env_steps,
             "episodes": self.episodes,
             "wall_seconds": round(self.wall_seconds, 3),
-            "train_return": float(np.mean(self.recent_returns))
-            if self.recent_returns
-            else math.nan,
+            "train_return": _mean(self.recent_returns),
             "eval_return": eval_mean,
             "eval_return_std": eval_std,
-            "loss": float(np.mean(self.recent_losses)) if self.recent_losses else math.nan,
-            "epsilon": self.epsilon,
         }
-        self.recent_returns, self.recent_losses = [], []
+        for key, column in UPDATE_COLUMNS.items():
+            row[column] = _mean(self.recent_stats[key])
+        row["epsilon"] = self.epsilon
+        self.recent_returns = []
+        self.recent_stats = {k: [] for k in UPDATE_COLUMNS}
         self.history.append(row)
         return row
 
+    def weights_finite(self) -> bool:
+        """Whether every weight of the agent and the mixer is finite."""
+        modules = [self.agent] + ([self.mixer] if self.mixer is not None else [])
+        return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
     # -- checkpoints -----------------------------------------------------------------------
     def state_dict(self) -> dict:
+        """Everything needed to continue the run exactly (a checkpoint)."""
         return {
             "format": CHECKPOINT_FORMAT,
             "file_version": FILE_VERSION,
@@ -439,7 +486,7 @@ class Trainer:
             },
             "history": self.history,
             "recent_returns": self.recent_returns,
-            "recent_losses": self.recent_losses,
+            "recent_stats": self.recent_stats,
             "rng": {
                 "action": self.action_rng.get_state(),
                 "sample": self.sample_rng.get_state(),
@@ -447,21 +494,29 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state_dict()``'s output."""
         if state["env_info"] != self.env_info:
             raise ValueError(
                 f"checkpoint was made on env {state['env_info']}, not on {self.env_info}"
             )
         self.learner.load_state_dict(state["learner"])
         self.buffer.load_state_dict(state["buffer"])
-        for key, value in state["counters"].items():
-            setattr(self, key, value)
+        counters = state["counters"]
+        self.env_steps = int(counters["env_steps"])
+        self.episodes = int(counters["episodes"])
+        self.evaluations = int(counters["evaluations"])
+        self.wall_seconds = float(counters["wall_seconds"])
+        self.next_eval = int(counters["next_eval"])
+        self.next_checkpoint = int(counters["next_checkpoint"])
         self.history = list(state["history"])
         self.recent_returns = list(state["recent_returns"])
-        self.recent_losses = list(state["recent_losses"])
+        stored = state.get("recent_stats", {"loss": state.get("recent_losses", [])})
+        self.recent_stats = {k: list(stored.get(k, [])) for k in UPDATE_COLUMNS}
         self.action_rng.set_state(state["rng"]["action"])
         self.sample_rng.set_state(state["rng"]["sample"])
 
-    def result(self, interrupted: bool = False) -> Result:
+    def result(self, interrupted: bool = False, stop_signal: str | None = None) -> Result:
+        """The run so far as a Result (weights copied to the CPU)."""
         return Result(
             config=self.config,
             history=list(self.history),
@@ -474,72 +529,199 @@ class Trainer:
             env_info=self.env_info,
             meta={"versions": versions(), "wall_seconds": self.wall_seconds},
             interrupted=interrupted,
+            stop_signal=stop_signal,
         )
 
 
-def _result_from_checkpoint(state: dict) -> Result:
-    learner = state["learner"]
-    return Result(
-        config=Config.from_dict(state["config"]),
-        history=list(state["history"]),
-        agent_state=learner["agent"],
-        mixer_state=learner["mixer"],
-        env_info=dict(state["env_info"]),
-        meta={"versions": state.get("versions", {}), "from_checkpoint": True},
-    )
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+# ------------------------------------------------------------------------------------------
+# Resuming
+# ------------------------------------------------------------------------------------------
+def _changed_fields(config: Config, saved: Config) -> list[str]:
+    new, old = config.to_dict(), saved.to_dict()
+    return [k for k in new if new[k] != old[k] and k not in RESUMABLE_CHANGES]
 
 
 def _check_resume_config(config: Config, saved: Config) -> None:
-    changed = [
-        k
-        for k, v in config.to_dict().items()
-        if v != saved.to_dict()[k] and k not in RESUMABLE_CHANGES
-    ]
+    changed = _changed_fields(config, saved)
     if changed:
+        old, new = saved.to_dict(), config.to_dict()
         raise ValueError(
             "cannot resume with a different config; changed field(s): "
-            + ", ".join(f"{k} ({saved.to_dict()[k]!r} -> {config.to_dict()[k]!r})" for k in changed)
+            + ", ".join(f"{k} ({old[k]!r} -> {new[k]!r})" for k in changed)
             + f". Only {', '.join(sorted(RESUMABLE_CHANGES))} may change."
         )
 
 
-def _load_resume_state(resume_from: Any) -> dict:
+def _load_resume_state(resume_from: Any) -> tuple[dict, str]:
+    """The checkpoint to resume from, and a description of where it came from."""
     if isinstance(resume_from, Result):
         if resume_from.checkpoint is None:
-            raise ValueError("this Result carries no checkpoint to resume from")
-        return resume_from.checkpoint
+            raise ValueError(
+                "this Result carries no checkpoint to resume from (only an interrupted run's does)"
+            )
+        return resume_from.checkpoint, "the interrupted Result"
     if isinstance(resume_from, dict):
-        return resume_from
+        return resume_from, "the checkpoint dict"
+    if not isinstance(resume_from, (str, os.PathLike)):
+        raise TypeError(
+            "resume_from must be a run directory, a checkpoint file, an interrupted Result or "
+            f"a checkpoint dict, got {type(resume_from).__name__}"
+        )
     path = Path(resume_from)
+    if not path.exists():
+        raise FileNotFoundError(f"cannot resume: {path} does not exist")
     if path.is_dir():
+        if not (path / "checkpoint.pt").exists():
+            raise FileNotFoundError(
+                f"cannot resume: {path} holds no checkpoint.pt (the run stopped before its first "
+                "checkpoint, or this is not a run directory)"
+            )
         path = path / "checkpoint.pt"
     data = safe_load(path)
     if data["format"] != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is a result file, not a checkpoint; it cannot be resumed")
-    return data
+    return data, str(path)
+
+
+def _saved_config(state: dict, source: str) -> Config:
+    try:
+        values = state["config"]
+        if not isinstance(values, dict):
+            raise ValueError(f"its config is a {type(values).__name__}, not a dict")
+        return Config.from_dict(values)
+    except (KeyError, TypeError, ValueError) as err:
+        detail = f"it lacks {err}" if isinstance(err, KeyError) else str(err)
+        raise ValueError(f"{source} holds no usable config: {detail}") from None
 
 
 # ------------------------------------------------------------------------------------------
 # Run directories
 # ------------------------------------------------------------------------------------------
-def write_history_csv(history: list[dict], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(HISTORY_KEYS))
-        writer.writeheader()
-        writer.writerows(history)
-    os.replace(tmp, path)
+def _is_own_temp(name: str) -> bool:
+    # temporary files of atomic_write, left behind only by a process killed mid-write
+    return name.startswith(".") and name.endswith(".tmp")
 
 
-def read_history_csv(path: str | Path) -> list[dict[str, float]]:
-    with open(path, newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+def run_dir_contents(run_dir: Path) -> list[str]:
+    """The names in a run directory, apart from its lock and stale temporary files."""
+    return sorted(
+        name for name in os.listdir(run_dir) if name != LOCK_NAME and not _is_own_temp(name)
+    )
 
 
-def _start_run_dir(run_dir: Path, config: Config) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    (run_dir / "versions.json").write_text(json.dumps(versions(), indent=2) + "\n")
+@contextlib.contextmanager
+def claim_run_dir(run_dir: Path) -> Iterator[Path]:
+    """Create ``run_dir`` if needed and hold an exclusive lock on it while inside.
+
+    Raises ValueError when the path is a file, lies below one, cannot be written, or is in
+    use by another run, and DiskFullError when the disk is full.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"run directory {run_dir} is a file, not a directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock_file: IO[str] = open(run_dir / LOCK_NAME, "a+")
+    except OSError as err:
+        raise _dir_error(err, run_dir) from None
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; runs are not guarded
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock_file.seek(0)
+                owner = lock_file.read().strip()
+                raise ValueError(
+                    f"run directory {run_dir} is in use by another training run"
+                    f"{f' (process {owner})' if owner else ''}; wait for it to end or use "
+                    "another directory"
+                ) from None
+            try:
+                lock_file.truncate(0)
+                lock_file.write(f"{os.getpid()}\n")
+                lock_file.flush()
+            except OSError as err:
+                raise _dir_error(err, run_dir) from None
+        for name in os.listdir(run_dir):  # left by a process killed mid-write
+            if _is_own_temp(name) and (run_dir / name).is_file():
+                (run_dir / name).unlink(missing_ok=True)
+        yield run_dir
+    finally:
+        lock_file.close()  # releases the lock
+
+
+def _dir_error(err: OSError, run_dir: Path) -> Exception:
+    import errno
+
+    if err.errno == errno.ENOSPC:
+        return DiskFullError(f"no space left on device to create run directory {run_dir}")
+    if isinstance(err, (NotADirectoryError, FileExistsError)):
+        return ValueError(f"cannot create run directory {run_dir}: a part of its path is a file")
+    return ValueError(f"cannot use {run_dir} as a run directory: {err.strerror or err}")
+
+
+def clear_run_dir(run_dir: Path) -> None:
+    """Remove a claimed run directory's contents: first moved aside in one rename each
+    (so no old file is ever read as part of the new run), then deleted."""
+    entries = run_dir_contents(run_dir)
+    if not entries:
+        return
+    aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=run_dir))
+    for name in entries:
+        os.replace(run_dir / name, aside / name)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _prepare_run_dir(
+    run_dir: Path, config: Config | None, resume_from: Any, overwrite: bool
+) -> Any:
+    """Check a claimed run directory's contents; returns what to resume from (or None).
+
+    A directory that holds a checkpoint of the same config (only bookkeeping fields
+    changed) is continued; one that holds anything else is refused unless ``overwrite``.
+    """
+    if overwrite:
+        clear_run_dir(run_dir)
+        return resume_from
+    entries = run_dir_contents(run_dir)
+    if not entries:
+        return resume_from
+    resuming_here = isinstance(resume_from, (str, os.PathLike)) and Path(resume_from).resolve() in (
+        run_dir.resolve(),
+        (run_dir / "checkpoint.pt").resolve(),
+    )
+    if resuming_here:
+        return resume_from
+    hint = (
+        "choose another directory, resume it (qmix-tut train --resume DIR), or pass "
+        "--overwrite (overwrite=True) to replace its contents"
+    )
+    if resume_from is None and config is None and "checkpoint.pt" in entries:
+        return run_dir  # no config given: continue the run that is there
+    if resume_from is None and config is not None and "config.json" in entries:
+        try:
+            stored = read_config_json(run_dir)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"run directory {run_dir} is not empty ({err}); {hint}") from None
+        changed = _changed_fields(config, stored)
+        if changed:
+            raise ValueError(
+                f"run directory {run_dir} holds a run of a different config (changed: "
+                f"{', '.join(changed)}); {hint}"
+            )
+        if "checkpoint.pt" in entries:
+            return run_dir  # the same run: continue it
+        return None  # the same run stopped before its first checkpoint: start it again
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    raise ValueError(f"run directory {run_dir} is not empty (holds {shown}); {hint}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -550,50 +732,125 @@ def train(
     resume_from: str | Path | Result | dict | None = None,
     progress: bool = True,
     run_dir: str | Path | None = None,
-    callback=None,
+    callback: Callable[[dict[str, float]], None] | None = None,
+    overwrite: bool = False,
 ) -> Result:
     """Train IQL, VDN or QMIX as ``config`` says and return the Result.
 
     resume_from: a checkpoint file, a run directory, or an interrupted Result; the run
     continues exactly where it stopped (``config`` may then be None, or change only
-    total_steps and the bookkeeping fields). run_dir: write config.json, versions.json,
-    history.csv, checkpoint.pt (every ``checkpoint_interval`` steps and on Ctrl-C),
-    final.pt and result.pt there. callback(row) is called after every evaluation.
-    Ctrl-C stops at the end of the current round and returns what was learned so far.
+    total_steps and the bookkeeping fields in ``RESUMABLE_CHANGES``).
+
+    run_dir: claimed with a lock for the run; receives config.json, versions.json,
+    history.csv (after every evaluation), checkpoint.pt (every ``checkpoint_seconds`` and
+    ``checkpoint_interval``, on a stop signal and at the end) and result.pt (at the end:
+    the result without the replay buffer). A directory that holds a run of the same
+    config is continued; one that holds anything else is refused unless ``overwrite``,
+    which clears it first.
+
+    callback(row) is called after every evaluation. Ctrl-C, SIGTERM and SIGHUP stop at the
+    end of the current round and return what was learned so far, with
+    ``Result.interrupted`` set and ``Result.stop_signal`` naming the signal.
+
+    Raises TypeError for a config that is not a ``Config``, ValueError for anything this
+    run cannot do (an invalid config, a run directory in use or not empty, a checkpoint
+    that does not fit, more memory than the machine has), FileNotFoundError for a missing
+    checkpoint, DiskFullError when the disk fills, and the learner's NonFiniteError when
+    the loss or gradients turn NaN or infinite.
     """
-    state = _load_resume_state(resume_from) if resume_from is not None else None
+    if config is not None and not isinstance(config, Config):
+        raise TypeError(
+            f"train() takes a Config, got {type(config).__name__} {config!r:.60}; for example "
+            "train(Config(env='two_step')) or train(Config.preset('two_step_paper'))"
+        )
+    if overwrite and resume_from is not None:
+        raise ValueError("train() cannot both resume a run and overwrite its run directory")
+    if config is None and resume_from is None and run_dir is None:
+        raise ValueError("train needs a config (or resume_from a checkpoint)")
+    if run_dir is None:
+        return _train(config, resume_from, progress, None, callback)
+    run_path = Path(run_dir)
+    with claim_run_dir(run_path):
+        resume_from = _prepare_run_dir(run_path, config, resume_from, overwrite)
+        return _train(config, resume_from, progress, run_path, callback)
+
+
+def _train(
+    config: Config | None,
+    resume_from: Any,
+    progress: bool,
+    run_path: Path | None,
+    callback: Callable[[dict[str, float]], None] | None,
+) -> Result:
+    state, source = _load_resume_state(resume_from) if resume_from is not None else (None, "")
     if state is not None:
-        saved = Config.from_dict(state["config"])
+        saved = _saved_config(state, source)
         if config is None:
             config = saved
         _check_resume_config(config, saved)
     if config is None:
-        raise ValueError("train needs a config (or resume_from a checkpoint)")
-    run_path = Path(run_dir) if run_dir is not None else None
+        raise ValueError(f"{run_path} holds no run to continue; train needs a config")
+    config.validate()
+    check_threads(config.threads)
+    device = resolve_device(config.device)
 
-    with deterministic_torch(config.threads, resolve_device(config.device)):
+    with deterministic_torch(config.threads, device):
         trainer = Trainer(config)
         if state is not None:
-            trainer.load_state_dict(state)
-        if run_path is not None:
-            _start_run_dir(run_path, config)
+            try:
+                trainer.load_state_dict(state)
+            except (KeyError, TypeError, ValueError, RuntimeError) as err:
+                detail = f"it lacks {err}" if isinstance(err, KeyError) else str(err)
+                first_line = detail.strip().splitlines()[0] if detail.strip() else ""
+                raise ValueError(f"{source} does not fit this run: {first_line}") from None
+            if config.total_steps < trainer.env_steps:
+                raise ValueError(
+                    f"{source} is already at {trainer.env_steps} env steps; total_steps "
+                    f"({config.total_steps}) must be at least that"
+                )
+        return _loop(trainer, progress, run_path, callback)
 
-        def save_checkpoint(name: str) -> None:
-            if run_path is not None:
-                atomic_save(trainer.state_dict(), run_path / name)
 
-        from tqdm.auto import tqdm
+def _loop(
+    trainer: Trainer,
+    progress: bool,
+    run_path: Path | None,
+    callback: Callable[[dict[str, float]], None] | None,
+) -> Result:
+    config = trainer.config
+    checkpoint_at = {"steps": trainer.env_steps, "time": time.monotonic()}
 
-        bar = tqdm(
-            total=config.total_steps,
-            initial=min(trainer.env_steps, config.total_steps),
-            disable=not progress,
-            unit="step",
-            desc=f"{config.algo} on {config.env}",
-            dynamic_ncols=True,
-        )
-        interrupted = False
-        with _InterruptGuard() as guard:
+    def save_checkpoint() -> None:
+        if run_path is None:
+            return
+        if not trainer.weights_finite():
+            raise NonFiniteError(
+                f"a weight is NaN or infinite at {trainer.env_steps} env steps; the checkpoint "
+                f"in {run_path} from {checkpoint_at['steps']} env steps is kept"
+            )
+        atomic_save(trainer.state_dict(), run_path / "checkpoint.pt")
+        checkpoint_at.update(steps=trainer.env_steps, time=time.monotonic())
+
+    if run_path is not None:
+        atomic_write_text(json.dumps(config.to_dict(), indent=2) + "\n", run_path / "config.json")
+        atomic_write_text(json.dumps(versions(), indent=2) + "\n", run_path / "versions.json")
+        # result.pt is written when the run ends; until then the checkpoint is the result
+        (run_path / "result.pt").unlink(missing_ok=True)
+        (run_path / "final.pt").unlink(missing_ok=True)  # older versions' copy of the state
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=config.total_steps,
+        initial=min(trainer.env_steps, config.total_steps),
+        disable=not progress,
+        unit="step",
+        desc=f"{config.algo} on {config.env}",
+        dynamic_ncols=True,
+    )
+    stop_signal: str | None = None
+    try:
+        with _StopGuard() as guard:
             try:
                 while True:
                     if trainer.env_steps >= trainer.next_eval:
@@ -608,44 +865,100 @@ def train(
                         )
                         if callback is not None:
                             callback(row)
-                    if trainer.env_steps >= config.total_steps:
-                        break
-                    if guard.requested:
-                        interrupted = True
+                    if trainer.env_steps >= config.total_steps or guard.requested:
                         break
                     started = time.perf_counter()
                     before = trainer.env_steps
-                    trainer.round()
+                    try:
+                        trainer.round()
+                    except NonFiniteError as err:
+                        raise _non_finite(err, trainer, run_path, checkpoint_at) from None
                     trainer.wall_seconds += time.perf_counter() - started
                     bar.update(
                         min(trainer.env_steps, config.total_steps) - min(before, config.total_steps)
                     )
-                    if config.checkpoint_interval and trainer.env_steps >= trainer.next_checkpoint:
+                    by_steps = config.checkpoint_interval and (
+                        trainer.env_steps >= trainer.next_checkpoint
+                    )
+                    if by_steps:
                         trainer.next_checkpoint += config.checkpoint_interval
-                        save_checkpoint("checkpoint.pt")
+                    by_time = config.checkpoint_seconds and (
+                        time.monotonic() - checkpoint_at["time"] >= config.checkpoint_seconds
+                    )
+                    if by_steps or by_time:
+                        save_checkpoint()
                     if trainer.env_steps >= config.total_steps:
                         # always finish with an evaluation at the final step
                         trainer.next_eval = min(trainer.next_eval, trainer.env_steps)
-            except KeyboardInterrupt:
-                interrupted = True  # a second Ctrl-C, mid-round: the last checkpoint stands
+                stop_signal = guard.signal_name
                 bar.close()
-                result = trainer.result(interrupted=True)
+                result = trainer.result(
+                    interrupted=stop_signal is not None, stop_signal=stop_signal
+                )
+                if stop_signal is not None:
+                    result.checkpoint = trainer.state_dict()
+                save_checkpoint()
+                if run_path is not None:
+                    write_history_csv(trainer.history, run_path / "history.csv")
+                    result.save(run_path / "result.pt")
+            except _StopNow:  # a second signal: the last checkpoint written stands
+                bar.close()
+                stop_signal = guard.signal_name
+                result = trainer.result(interrupted=True, stop_signal=stop_signal)
+                _report_stop(result, trainer, run_path, at_once=True, saved=checkpoint_at)
                 return result
+    finally:
         bar.close()
+    if stop_signal is not None:
+        _report_stop(result, trainer, run_path, at_once=False, saved=checkpoint_at)
+    return result
 
-        result = trainer.result(interrupted=interrupted)
-        if interrupted:
-            result.checkpoint = trainer.state_dict()
-            save_checkpoint("checkpoint.pt")
-            where = f"; checkpoint in {run_path / 'checkpoint.pt'}" if run_path else ""
-            print(
-                f"Interrupted at {trainer.env_steps} env steps{where}. "
-                f"Resume with train(config, resume_from=...)."
-            )
-        elif run_path is not None:
-            save_checkpoint("final.pt")
-            save_checkpoint("checkpoint.pt")
-        if run_path is not None:
-            write_history_csv(trainer.history, run_path / "history.csv")
-            result.save(run_path / "result.pt")
-        return result
+
+def _non_finite(
+    err: NonFiniteError, trainer: Trainer, run_path: Path | None, saved: dict
+) -> NonFiniteError:
+    """The error a run stops with when the loss turns non-finite, after saving what it can.
+
+    The learner raises before applying the bad update, so while the weights are still
+    finite the checkpoint is replaced by the state just before that update (for
+    inspection: resuming it would meet the same update again); otherwise the last
+    checkpoint, written before any weight turned non-finite, is kept.
+    """
+    where = f"training stopped at {trainer.env_steps} env steps: {err}"
+    if run_path is None:
+        return NonFiniteError(where)
+    if trainer.weights_finite():
+        atomic_save(trainer.state_dict(), run_path / "checkpoint.pt")
+        kept = f"the checkpoint in {run_path} holds the run just before the bad update"
+    elif (run_path / "checkpoint.pt").exists():
+        kept = f"the checkpoint in {run_path} from {saved['steps']} env steps, before it, is kept"
+    else:
+        kept = f"no checkpoint had been written to {run_path} yet"
+    return NonFiniteError(f"{where}; {kept}")
+
+
+def _report_stop(
+    result: Result, trainer: Trainer, run_path: Path | None, at_once: bool, saved: dict
+) -> None:
+    """The one message a stopped run prints (on stderr)."""
+    how = f"Stopped by {result.stop_signal or 'a signal'} at {trainer.env_steps} env steps"
+    last = trainer.history[-1]["env_steps"] if trainer.history else 0
+    how += f" (last evaluation at {int(last)})"
+    if run_path is None:
+        print(
+            f"{how}. Resume with train(config, resume_from=result) from the returned Result.",
+            file=sys.stderr,
+        )
+        return
+    if at_once and (run_path / "checkpoint.pt").exists():
+        kept = f"stopped at once; the checkpoint from {saved['steps']} env steps is kept"
+    elif at_once:
+        print(f"{how}; stopped at once, before any checkpoint was written.", file=sys.stderr)
+        return
+    else:
+        kept = "checkpoint written"
+    print(
+        f"{how}; {kept} in {run_path}. Resume with: qmix-tut train --resume "
+        f"{shlex.quote(str(run_path))}",
+        file=sys.stderr,
+    )

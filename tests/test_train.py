@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from qmix_tut import Config, load, train
-from qmix_tut.train import FILE_VERSION, safe_load
+from qmix_tut.results import FILE_VERSION, HISTORY_KEYS, safe_load
 
 SMALL = dict(total_steps=600, eval_interval=100, buffer_size=64)
 
@@ -65,10 +65,11 @@ def test_bad_env_name_reported_before_training():
 def test_history_rows_and_result_roundtrip(tmp_path):
     result = train(Config.preset("two_step_paper", **SMALL), progress=False)
     assert [int(r["env_steps"]) for r in result.history] == [0, 100, 200, 300, 400, 500, 600]
-    assert set(result.history[0]) == {
-        "env_steps", "episodes", "wall_seconds", "train_return", "eval_return",
-        "eval_return_std", "loss", "epsilon",
-    }  # fmt: skip
+    assert list(result.history[0]) == list(HISTORY_KEYS)
+    last = result.history[-1]
+    for key in ("loss", "q_tot_mean", "target_mean", "td_error", "grad_norm"):
+        assert math.isnan(result.history[0][key]) and math.isfinite(last[key]), key
+    assert last["td_error"] > 0 and last["grad_norm"] >= 0
     path = result.save(tmp_path / "r.pt")
     again = load(path)
     assert again.config == result.config
@@ -116,19 +117,22 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset):
 
 def test_periodic_and_final_checkpoints_and_run_dir(tmp_path):
     cfg = Config.preset("two_step_paper", **SMALL, checkpoint_interval=200)
-    train(cfg, progress=False, run_dir=tmp_path)
-    for name in (
-        "config.json",
-        "versions.json",
-        "history.csv",
-        "checkpoint.pt",
-        "final.pt",
-        "result.pt",
-    ):
-        assert (tmp_path / name).stat().st_size > 0, name
-    state = safe_load(tmp_path / "final.pt")
+    saved_at = []
+
+    def note_checkpoint(row):
+        if (tmp_path / "checkpoint.pt").exists():
+            saved_at.append(safe_load(tmp_path / "checkpoint.pt")["counters"]["env_steps"])
+
+    train(cfg, progress=False, run_dir=tmp_path, callback=note_checkpoint)
+    assert saved_at[:2] == [200, 200] and 400 in saved_at  # every 200 steps
+    names = {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")}
+    # one copy of the state: the checkpoint, and the result without the buffer
+    assert names == {"config.json", "versions.json", "history.csv", "checkpoint.pt", "result.pt"}
+    state = safe_load(tmp_path / "checkpoint.pt")
     assert state["counters"]["env_steps"] == 600 and state["buffer"]["size"] == 64
     assert {"python", "torch", "qmix_tut", "pettingzoo"} <= set(state["versions"])
+    result = safe_load(tmp_path / "result.pt")
+    assert "buffer" not in result and result["history"][-1]["env_steps"] == 600
 
 
 def test_resume_refuses_a_changed_config(tmp_path):
@@ -151,7 +155,7 @@ def test_bad_files_give_clear_errors(tmp_path):
     result = train(
         Config.preset("two_step_paper", **SMALL), progress=False, run_dir=tmp_path / "run"
     )
-    full = (tmp_path / "run" / "final.pt").read_bytes()
+    full = (tmp_path / "run" / "checkpoint.pt").read_bytes()
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(full[: len(full) // 2])
     with pytest.raises(ValueError, match="truncated.pt is not a readable qmix_tut file"):
