@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .envs.games import NAMED_MATRIX_GAMES
+from .envs.games import NAMED_MATRIX_GAMES, validate_payoff
 from .runner import epsilon_at
 
 __all__ = ["AdditiveFit", "TabularIQLRun", "additive_fit", "independent_q_learning", "payoff_of"]
@@ -42,18 +42,10 @@ def payoff_of(game: str | Sequence | np.ndarray, **game_kwargs) -> np.ndarray:
             raise ValueError(
                 f"unknown matrix game {game!r}; named games: {', '.join(NAMED_MATRIX_GAMES)}"
             )
-        table = np.asarray(NAMED_MATRIX_GAMES[game](**game_kwargs), dtype=np.float64)
-    else:
-        if game_kwargs:
-            raise ValueError("game arguments apply to named games only, not to a payoff table")
-        table = np.asarray(game, dtype=np.float64)
-    if table.ndim < 2 or len(set(table.shape)) != 1:
-        raise ValueError(
-            f"payoff needs one axis per agent (at least 2), all of one length; got shape {table.shape}"
-        )
-    if not np.isfinite(table).all():
-        raise ValueError("payoff must contain only finite numbers")
-    return table
+        return validate_payoff(NAMED_MATRIX_GAMES[game](**game_kwargs))
+    if game_kwargs:
+        raise ValueError("game arguments apply to named games only, not to a payoff table")
+    return validate_payoff(game)
 
 
 def _per_agent(name: str, value: float | Sequence[float], n_agents: int) -> np.ndarray:

@@ -22,7 +22,7 @@ def test_payoff_of_named_and_tables():
     [
         ("nope", "unknown matrix game"),
         ([1, 2, 3], "one axis per agent"),
-        ([[1, 2, 3], [4, 5, 6]], "all of one length"),
+        ([[1, 2, 3], [4, 5, 6]], "same number of actions"),
         ([[1, np.nan], [0, 1]], "finite"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Environments: the package's own games, adapters for MPE and LBF, one uniform view.
+"""Environments: the package's own games, adapters for MPE and LBF, any PettingZoo env.
 
 >>> from qmix_tut.envs import make, list_envs
 >>> env = make("two_step")
@@ -8,17 +8,24 @@
 (0.0, False, False)
 """
 
-from .core import MultiAgentEnv, VecEnv
-from .games import MatrixGame, MemoryGame, TwoStepGame
-from .registry import list_envs, make, make_vec
+from .check import EnvReport, check_env
+from .core import MultiAgentEnv
+from .games import MatrixGame, MemoryGame, TwoStepGame, validate_payoff
+from .pettingzoo import from_pettingzoo
+from .registry import list_envs, make, register, registered, unregister
 
 __all__ = [
+    "EnvReport",
     "MatrixGame",
     "MemoryGame",
     "MultiAgentEnv",
     "TwoStepGame",
-    "VecEnv",
+    "check_env",
+    "from_pettingzoo",
     "list_envs",
     "make",
-    "make_vec",
+    "register",
+    "registered",
+    "unregister",
+    "validate_payoff",
 ]

@@ -16,6 +16,7 @@ light.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from typing import Any
 
@@ -39,6 +40,26 @@ def _render_mode(value: Any) -> str | None:
     if value not in RENDER_MODES:
         raise ValueError(f"render_mode must be one of {RENDER_MODES}, got {value!r}")
     return value
+
+
+def _check_game_kwargs(game_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """LBF's own arguments checked here: the game would take a NaN or a string silently."""
+    for key in ("normalize_reward", "observe_agent_levels"):
+        if key in game_kwargs and not isinstance(game_kwargs[key], (bool, np.bool_)):
+            raise ValueError(f"LBF {key} must be True or False, got {game_kwargs[key]!r}")
+    if "penalty" in game_kwargs:
+        penalty = game_kwargs["penalty"]
+        if isinstance(penalty, (bool, np.bool_)) or not isinstance(
+            penalty, (int, float, np.integer, np.floating)
+        ):
+            raise ValueError(f"LBF penalty must be a number, got {penalty!r}")
+        if not math.isfinite(float(penalty)) or penalty < 0:
+            raise ValueError(
+                f"LBF penalty must be finite and at least 0 (it is subtracted from the "
+                f"reward of a failed load), got {penalty!r}"
+            )
+        game_kwargs = {**game_kwargs, "penalty": float(penalty)}
+    return {k: bool(v) if isinstance(v, np.bool_) else v for k, v in game_kwargs.items()}
 
 
 def simple_spread(
@@ -150,7 +171,7 @@ class LBFParallelEnv(ParallelEnv):
                     f"LBF does not take the argument {key!r} (it takes: {', '.join(accepted)})"
                 )
         spec = gymnasium.spec(env_id)
-        kwargs = {**spec.kwargs, **game_kwargs}
+        kwargs = {**spec.kwargs, **_check_game_kwargs(game_kwargs)}
         if max_episode_steps is not None:
             # the game counts its own steps; gymnasium.make's argument of the same name
             # would only add an outer TimeLimit that the game's own limit of 50 undercuts

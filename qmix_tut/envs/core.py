@@ -4,7 +4,7 @@
 turns its per-agent dictionaries into arrays, ``obs [n_agents, obs_dim]``,
 ``state [state_dim]`` and ``avail [n_agents, n_actions]`` (float32), checks every action
 before it reaches the env, and tells a real end of the task (``terminated``) apart from
-the time limit (``truncated``). :class:`VecEnv` steps several of them together.
+the time limit (``truncated``).
 
 >>> from qmix_tut.envs import TwoStepGame
 >>> env = MultiAgentEnv(TwoStepGame(), name="two_step")
@@ -17,55 +17,141 @@ the time limit (``truncated``). :class:`VecEnv` steps several of them together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-__all__ = ["MultiAgentEnv", "VecEnv"]
+__all__ = ["MultiAgentEnv", "find_episode_limit", "observation_part"]
 
 REWARD_MODES = ("sum", "mean")
+MASK_KEY = "action_mask"
+# where an env may keep its time limit, in the order they are looked up
+LIMIT_ATTRIBUTES = ("episode_limit", "max_cycles", "max_episode_steps")
 
 
-def _box_of(space: spaces.Space, agent: str) -> spaces.Box:
-    # envs with action masks in their observations wrap the real observation in a Dict
-    if isinstance(space, spaces.Dict) and "observation" in space.spaces:
-        space = space["observation"]
-    if not isinstance(space, spaces.Box):
-        raise ValueError(f"the observation space of {agent} must be a Box, got {space}")
-    return space
+def observation_part(space: spaces.Space) -> tuple[spaces.Space, bool]:
+    """The observation space without its action mask, and whether it held one.
+
+    PettingZoo envs with masks observe ``Dict(observation=..., action_mask=...)``; any
+    other ``Dict`` keeps all its keys but ``"action_mask"``.
+
+    >>> part, masked = observation_part(spaces.Dict(
+    ...     observation=spaces.Box(0, 1, (3, 3)), action_mask=spaces.MultiBinary(9)))
+    >>> part, masked
+    (Box(0.0, 1.0, (3, 3), float32), True)
+    """
+    if isinstance(space, spaces.Dict) and MASK_KEY in space.spaces:
+        rest = {k: v for k, v in space.spaces.items() if k != MASK_KEY}
+        if list(rest) == ["observation"]:
+            return rest["observation"], True
+        return spaces.Dict(rest), True
+    return space, False
 
 
-def _find_episode_limit(env: ParallelEnv) -> int | None:
-    for holder in (env, env.unwrapped):
-        for attr in ("episode_limit", "max_cycles"):
+def _flattener(space: spaces.Space, who: str) -> tuple[int, Callable[[Any], np.ndarray]]:
+    """The flat size of an observation space and a function that flattens one observation.
+
+    A ``Box`` is read in row-major (C) order; anything else goes through gymnasium's
+    ``spaces.flatten`` (``Dict`` keys in the space's order, which gymnasium sorts for a
+    plain dict; ``Tuple`` entries in order; ``Discrete`` and ``MultiDiscrete`` one-hot).
+    """
+    if isinstance(space, spaces.Box):
+        size = int(np.prod(space.shape))
+        return size, lambda x: np.asarray(x, dtype=np.float32).ravel()
+    try:
+        size = int(spaces.flatdim(space))
+    except (NotImplementedError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"the observation space of {who} is {space}, which cannot be flattened into a "
+            f"vector of fixed size ({err}); use Box, Discrete, MultiDiscrete, MultiBinary, "
+            "or a Dict or Tuple of them"
+        ) from None
+    if size == 0:
+        raise ValueError(f"the observation space of {who} is empty: {space}")
+
+    def flatten(x: Any) -> np.ndarray:
+        if isinstance(x, dict) and MASK_KEY in x and isinstance(space, spaces.Dict):
+            x = {k: v for k, v in x.items() if k != MASK_KEY}
+        return np.asarray(spaces.flatten(space, x), dtype=np.float32).ravel()
+
+    return size, flatten
+
+
+def find_episode_limit(env: Any) -> tuple[int | None, str]:
+    """The env's own time limit and where it was found, or ``(None, reason)``.
+
+    Looks at ``episode_limit``, ``max_cycles`` and ``max_episode_steps`` on the env, on
+    ``env.unwrapped`` and on the env that PettingZoo's conversion wrappers hold
+    (``aec_env``, ``env``), then at a gymnasium ``spec.max_episode_steps``.
+
+    >>> from qmix_tut.envs import TwoStepGame
+    >>> find_episode_limit(TwoStepGame())
+    (2, 'episode_limit of TwoStepGame')
+    """
+    holders, seen = [env], set()
+    while holders:
+        holder = holders.pop(0)
+        if holder is None or id(holder) in seen:
+            continue
+        seen.add(id(holder))
+        for attr in LIMIT_ATTRIBUTES:
             value = getattr(holder, attr, None)
-            if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-                return int(value)
-    return None
+            if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
+                return int(value), f"{attr} of {type(holder).__name__}"
+        spec = getattr(holder, "spec", None)
+        steps = getattr(spec, "max_episode_steps", None)
+        if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool) and steps > 0:
+            return int(steps), f"spec.max_episode_steps of {type(holder).__name__}"
+        for inner in ("unwrapped", "aec_env", "env"):
+            try:
+                holders.append(getattr(holder, inner, None))
+            except Exception:  # some wrappers raise on attributes they do not have
+                continue
+    return None, "no episode_limit, max_cycles, max_episode_steps or spec.max_episode_steps"
 
 
 class MultiAgentEnv:
     """A PettingZoo ``ParallelEnv`` seen as arrays with one shared team reward.
 
     Args:
-        env: the PettingZoo parallel env (discrete actions, Box observations).
+        env: the PettingZoo parallel env (discrete actions).
         name: the name shown in listings (defaults to the env's metadata name).
         episode_limit: the most steps an episode can last; read from the env's
-            ``episode_limit`` or ``max_cycles`` when not given. An episode still running
-            at this many steps ends as ``truncated``.
+            ``episode_limit``, ``max_cycles``, ``max_episode_steps`` or gymnasium spec when
+            not given (see :func:`find_episode_limit`), and required when the env has none.
+            An episode still running at this many steps ends as ``truncated``.
         reward: ``"sum"`` (default) or ``"mean"`` of the agents' rewards. An env that pays
             every agent the same team reward (``shared_reward = True``, as the package's
             own games do) gives that reward once in either mode: summing its copies would
             count it ``n_agents`` times.
 
-    Agents' observations and action sets may differ in size: observations are padded
-    with zeros to the largest, and padded actions are never available. An agent that
-    has left the episode observes zeros and may only choose action 0, which is not sent
-    to the env. The global state is the env's ``state()`` when it has a ``state_space``,
-    else the agents' observations concatenated.
+    How PettingZoo's conventions become arrays:
+
+    1. Observations are flattened: a ``Box`` in row-major order (an image ``(H, W, C)``
+       becomes ``H*W*C`` numbers), a ``Dict`` key by key in the space's order (gymnasium
+       sorts the keys of a plain dict) without its ``"action_mask"``, a ``Tuple`` entry
+       by entry, ``Discrete`` and ``MultiDiscrete`` one-hot.
+    2. Action masks come from the observation's ``"action_mask"`` or from
+       ``infos[agent]["action_mask"]`` (the info wins when both exist); without either,
+       every action is available.
+    3. Heterogeneous teams: observations are zero-padded to the largest agent's size and
+       actions beyond an agent's own ``Discrete(n)`` are never available, so one shared
+       network serves every agent (its agent-id input tells them apart).
+    4. An agent that has left the episode (no longer in ``env.agents``), or whose mask
+       allows nothing this step (another agent's turn), takes no action: it observes zeros
+       (or its last observation on the step it left), its only available action is the
+       placeholder 0, and that action is not sent to the env. ``info["acted"]`` says which
+       agents' actions were sent.
+    5. The global state is ``env.state()`` when the env declares a ``state_space`` (the
+       PettingZoo convention), else the agents' observations concatenated (unpadded, in
+       ``possible_agents`` order, zeros for absent agents). :attr:`state_source` says which.
+    6. An episode ends when no agent is left; it is ``terminated`` when the last agents
+       terminated and ``truncated`` when any of them was truncated (the learner
+       bootstraps through a truncation), or when ``episode_limit`` steps have passed.
 
     >>> from qmix_tut.envs import MemoryGame
     >>> env = MultiAgentEnv(MemoryGame(length=2), name="memory")
@@ -88,48 +174,88 @@ class MultiAgentEnv:
     ) -> None:
         if reward not in REWARD_MODES:
             raise ValueError(f"reward must be one of {REWARD_MODES}, got {reward!r}")
+        for method in ("reset", "step", "observation_space", "action_space"):
+            if not callable(getattr(env, method, None)):
+                raise TypeError(
+                    f"expected a PettingZoo ParallelEnv, got {type(env).__name__} without "
+                    f"{method}(); an AEC env can be converted with "
+                    "pettingzoo.utils.conversions.aec_to_parallel (or turn_based_aec_to_parallel)"
+                )
         self.env = env
-        self.name = name if name is not None else str(env.metadata.get("name", type(env).__name__))
+        metadata = getattr(env, "metadata", None) or {}
+        self.name = name if name is not None else str(metadata.get("name", type(env).__name__))
         self.reward_mode = reward
-        self.agents = list(env.possible_agents)
+        self.agents = list(getattr(env, "possible_agents", None) or [])
         self.n_agents = len(self.agents)
         if self.n_agents == 0:
-            raise ValueError(f"{self.name}: the env has no agents")
+            raise ValueError(f"{self.name}: the env has no possible_agents")
 
-        self._obs_sizes = []
-        self._action_counts = []
+        self._obs_sizes: list[int] = []
+        self._flatten: list[Callable[[Any], np.ndarray]] = []
+        self._action_counts: list[int] = []
+        self.mask_in_obs: list[bool] = []
         for agent in self.agents:
-            box = _box_of(env.observation_space(agent), agent)
-            self._obs_sizes.append(int(np.prod(box.shape)))
-            action_space = env.action_space(agent)
-            if not isinstance(action_space, spaces.Discrete) or int(action_space.start) != 0:
-                raise ValueError(
-                    f"{self.name}: the action space of {agent} must be Discrete(n) starting at 0, "
-                    f"got {action_space}"
-                )
-            self._action_counts.append(int(action_space.n))
+            who = f"{self.name} agent {agent!r}"
+            obs_space, masked = observation_part(env.observation_space(agent))
+            size, flatten = _flattener(obs_space, who)
+            self._obs_sizes.append(size)
+            self._flatten.append(flatten)
+            self.mask_in_obs.append(masked)
+            self._action_counts.append(self._check_action_space(env.action_space(agent), who))
         self.obs_dim = max(self._obs_sizes)
         self.n_actions = max(self._action_counts)
+        self.heterogeneous = len(set(self._obs_sizes)) > 1 or len(set(self._action_counts)) > 1
 
-        self._env_state = hasattr(env, "state_space")
-        if self._env_state:
-            self.state_dim = int(np.prod(env.state_space.shape))
+        state_space = getattr(env, "state_space", None)
+        if isinstance(state_space, spaces.Space):
+            self.state_source = "env.state()"
+            self.state_dim = int(np.prod(state_space.shape))
         else:
+            self.state_source = "observations"
             self.state_dim = sum(self._obs_sizes)
 
-        limit = episode_limit if episode_limit is not None else _find_episode_limit(env)
-        if limit is None:
-            raise ValueError(
-                f"{self.name}: the env's episode limit is unknown; pass episode_limit=<steps>"
-            )
+        if episode_limit is None:
+            limit, self.limit_source = find_episode_limit(env)
+            if limit is None:
+                raise ValueError(
+                    f"{self.name}: the env has no time limit that can be found "
+                    f"({self.limit_source}); an episode that never truncates cannot be "
+                    "collected into fixed-length buffers: pass episode_limit=<steps> "
+                    "(make(..., episode_limit=N), or env_kwargs={'episode_limit': N})"
+                )
+        else:
+            limit, self.limit_source = episode_limit, "given"
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
             raise ValueError(f"episode_limit must be a positive integer, got {limit!r}")
         self.episode_limit = int(limit)
-        self.shared_reward = bool(getattr(env.unwrapped, "shared_reward", False))
+        self.shared_reward = bool(getattr(getattr(env, "unwrapped", env), "shared_reward", False))
 
+        # where the last action mask was read: "observation", "infos", or None (never seen)
+        self.mask_source: str | None = None
         self._avail: np.ndarray | None = None
+        self._acting = np.zeros(self.n_agents, dtype=bool)
         self._running = False
         self._t = 0
+
+    @staticmethod
+    def _check_action_space(space: spaces.Space, who: str) -> int:
+        if isinstance(space, spaces.Discrete):
+            if int(space.start) != 0:
+                raise ValueError(
+                    f"the action space of {who} is {space}: actions must be numbered from 0 "
+                    "(Discrete(n) with start=0)"
+                )
+            return int(space.n)
+        if isinstance(space, spaces.Box):
+            raise ValueError(
+                f"the action space of {who} is continuous, {space}: QMIX chooses among "
+                "discrete actions (Discrete(n)); make the env with discrete actions if it "
+                "offers them (mpe2: continuous_actions=False)"
+            )
+        raise ValueError(
+            f"the action space of {who} is {space}: only Discrete(n) is supported "
+            "(a MultiDiscrete or Tuple action must be enumerated into one Discrete first)"
+        )
 
     # -- the interface ----------------------------------------------------------------
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -139,8 +265,9 @@ class MultiAgentEnv:
         fixes every episode after it.
         """
         observations, infos = self.env.reset(seed=seed)
-        obs, state, avail = self._arrays(observations, infos)
-        self._avail, self._running, self._t = avail, True, 0
+        self._t = 0
+        obs, state, avail = self._arrays(observations, infos or {})
+        self._avail, self._running = avail, True
         return obs, state, avail.copy()
 
     def check_actions(self, actions: Any) -> np.ndarray:
@@ -176,15 +303,16 @@ class MultiAgentEnv:
         """Play one joint action (one int per agent).
 
         Returns ``(obs, state, avail, reward, terminated, truncated, info)``; ``info``
-        holds ``agent_rewards`` (float32 ``[n_agents]``, zero for absent agents).
+        holds ``agent_rewards`` (float32 ``[n_agents]``, zero for absent agents) and
+        ``acted`` (bool ``[n_agents]``, the agents whose actions were sent to the env).
         """
         if not self._running:
             if self._avail is None:
                 raise RuntimeError(f"{self.name}: call reset() before step()")
             raise RuntimeError(f"{self.name}: the episode has ended, call reset() before step()")
         acts = self.check_actions(actions)
-        live = set(self.env.agents)
-        joint = {a: int(acts[i]) for i, a in enumerate(self.agents) if a in live}
+        acted = self._acting.copy()
+        joint = {a: int(acts[i]) for i, a in enumerate(self.agents) if acted[i]}
         observations, rewards, terminations, truncations, infos = self.env.step(joint)
         self._t += 1
 
@@ -193,22 +321,19 @@ class MultiAgentEnv:
         still_running = [
             a for a in self.env.agents if not (terminations.get(a) or truncations.get(a))
         ]
-        ended = not still_running
-        terminated = ended and any(bool(terminations.get(a)) for a in self.agents)
-        truncated = (ended and not terminated) or (not ended and self._t >= self.episode_limit)
+        if not still_running:
+            truncated = any(bool(v) for v in truncations.values()) or not any(
+                bool(v) for v in terminations.values()
+            )
+            terminated = not truncated
+        else:
+            terminated, truncated = False, self._t >= self.episode_limit
         self._running = not (terminated or truncated)
 
-        obs, state, avail = self._arrays(observations, infos)
+        obs, state, avail = self._arrays(observations, infos or {})
         self._avail = avail
-        return (
-            obs,
-            state,
-            avail.copy(),
-            reward,
-            terminated,
-            truncated,
-            {"agent_rewards": agent_rewards},
-        )
+        info = {"agent_rewards": agent_rewards, "acted": acted}
+        return obs, state, avail.copy(), reward, terminated, truncated, info
 
     def info(self) -> dict[str, Any]:
         """Sizes for listings: name, n_agents, n_actions, obs_dim, state_dim, episode_limit."""
@@ -220,6 +345,10 @@ class MultiAgentEnv:
             "state_dim": self.state_dim,
             "episode_limit": self.episode_limit,
         }
+
+    def agent_sizes(self) -> list[tuple[str, int, int]]:
+        """``(agent, observation size, number of actions)`` for each agent, before padding."""
+        return list(zip(self.agents, self._obs_sizes, self._action_counts, strict=True))
 
     def render(self) -> Any:
         """The env's frame (an RGB array when made with ``render_mode="rgb_array"``)."""
@@ -246,6 +375,15 @@ class MultiAgentEnv:
     # -- helpers ----------------------------------------------------------------------
     def _team_reward(self, rewards: dict[str, float]) -> float:
         values = [float(rewards[a]) for a in self.agents if a in rewards]
+        for agent in rewards:
+            if agent not in self.agents:
+                raise ValueError(
+                    f"{self.name}: reward paid to {agent!r}, which is not among the env's "
+                    f"possible_agents {self.agents}"
+                )
+        if not all(math.isfinite(v) for v in values):
+            bad = {a: r for a, r in rewards.items() if not math.isfinite(float(r))}
+            raise ValueError(f"{self.name}: non-finite reward at step {self._t}: {bad}")
         if not values:
             return 0.0
         if self.shared_reward:
@@ -262,143 +400,58 @@ class MultiAgentEnv:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         obs = np.zeros((self.n_agents, self.obs_dim), dtype=np.float32)
         avail = np.zeros((self.n_agents, self.n_actions), dtype=np.float32)
+        live = set(self.env.agents)
+        # after the last step every agent is gone; the masks then still say which actions
+        # the final observation allows (the learner bootstraps through a truncation)
+        over = not live
         raw_obs = []
         for i, agent in enumerate(self.agents):
+            count = self._action_counts[i]
             if agent not in observations:
                 raw_obs.append(np.zeros(self._obs_sizes[i], dtype=np.float32))
-                avail[i, 0] = 1.0  # a no-op so that every row keeps a legal action
+                avail[i, 0] = 1.0  # the placeholder, so that every row keeps a legal action
+                self._acting[i] = False
                 continue
             x = observations[agent]
-            mask = None
-            if isinstance(x, dict):
-                mask = x.get("action_mask")
-                x = x["observation"]
+            mask = x.get(MASK_KEY) if isinstance(x, dict) else None
+            if mask is not None:
+                self.mask_source = "observation"
             info = infos.get(agent) or {}
-            if "action_mask" in info:
-                mask = info["action_mask"]
-            x = np.asarray(x, dtype=np.float32).ravel()
+            if MASK_KEY in info:
+                mask, self.mask_source = info[MASK_KEY], "infos"
+            x = self._flatten[i](x)
+            if x.size != self._obs_sizes[i]:
+                raise ValueError(
+                    f"{self.name}: the observation of agent {agent!r} has {x.size} numbers at "
+                    f"step {self._t}, but its observation space "
+                    f"{self.env.observation_space(agent)} has {self._obs_sizes[i]}; an "
+                    "observation must keep one size for the whole episode"
+                )
             raw_obs.append(x)
             obs[i, : x.size] = x
-            count = self._action_counts[i]
             if mask is None:
                 avail[i, :count] = 1.0
             else:
-                avail[i, :count] = np.asarray(mask, dtype=np.float32).ravel()[:count] != 0
-        if self._env_state:
+                mask = np.asarray(mask).ravel()
+                if mask.size != count:
+                    raise ValueError(
+                        f"{self.name}: the action mask of agent {agent!r} has {mask.size} "
+                        f"entries, but its action space {self.env.action_space(agent)} has "
+                        f"{count} actions"
+                    )
+                avail[i, :count] = mask != 0
+            acting = (over or agent in live) and avail[i].any()
+            self._acting[i] = acting
+            if not acting:  # gone, or nothing allowed this step: it takes no action
+                avail[i] = 0.0
+                avail[i, 0] = 1.0
+        if self.state_source == "env.state()":
             state = np.asarray(self.env.state(), dtype=np.float32).ravel()
+            if state.size != self.state_dim:
+                raise ValueError(
+                    f"{self.name}: env.state() has {state.size} numbers at step {self._t}, "
+                    f"but the env's state_space {self.env.state_space} has {self.state_dim}"
+                )
         else:
             state = np.concatenate(raw_obs).astype(np.float32, copy=False)
         return obs, state, avail
-
-
-class VecEnv:
-    """Several :class:`MultiAgentEnv` of one kind stepped together in this process.
-
-    An env whose episode ends is reset at once: its row in the returned arrays is the new
-    episode's first step, and ``infos[e]`` holds ``final_obs``, ``final_state``,
-    ``final_avail``, ``episode_return`` and ``episode_length`` of the episode just ended.
-
-    >>> from qmix_tut.envs import make_vec
-    >>> venv = make_vec("matrix:climbing", num_envs=3, seed=0)
-    >>> obs, state, avail = venv.reset()
-    >>> obs.shape, state.shape, avail.shape
-    ((3, 2, 1), (3, 1), (3, 2, 3))
-    >>> obs, state, avail, reward, terminated, truncated, infos = venv.step([[0, 0]] * 3)
-    >>> reward, terminated, infos[0]["episode_return"]
-    (array([11., 11., 11.], dtype=float32), array([ True,  True,  True]), 11.0)
-    """
-
-    def __init__(self, envs: Sequence[MultiAgentEnv], seed: int | None = None) -> None:
-        self.envs = list(envs)
-        if not self.envs:
-            raise ValueError("VecEnv needs at least one env")
-        first = self.envs[0]
-        sizes = {k: v for k, v in first.info().items() if k != "name"}
-        for e, env in enumerate(self.envs[1:], start=1):
-            if {k: v for k, v in env.info().items() if k != "name"} != sizes:
-                raise ValueError(
-                    f"every env must have the same sizes: env 0 is {first.info()}, "
-                    f"env {e} is {env.info()}"
-                )
-        self.num_envs = len(self.envs)
-        self.name = first.name
-        self.n_agents, self.n_actions = first.n_agents, first.n_actions
-        self.obs_dim, self.state_dim = first.obs_dim, first.state_dim
-        self.episode_limit = first.episode_limit
-        self._seed = seed
-        self._returns = np.zeros(self.num_envs, dtype=np.float64)
-        self._lengths = np.zeros(self.num_envs, dtype=np.int64)
-        self._started = False
-
-    def reset(self, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Reset every env: obs ``[E, n, obs_dim]``, state ``[E, state_dim]``, avail ``[E, n, A]``.
-
-        With a seed (or the one given at construction, on the first reset) env ``e`` is
-        seeded with ``seed + e``.
-        """
-        if seed is None and not self._started:
-            seed = self._seed
-        rows = [env.reset(None if seed is None else seed + e) for e, env in enumerate(self.envs)]
-        self._returns[:] = 0.0
-        self._lengths[:] = 0
-        self._started = True
-        return self._stack(rows)
-
-    def step(
-        self, actions: Any
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict]]:
-        """Step every env with ``actions [E, n_agents]``; ended episodes restart at once.
-
-        Returns obs, state, avail, reward ``[E]`` float32, terminated ``[E]`` and truncated
-        ``[E]`` (bool) and a list of ``E`` info dicts.
-        """
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        acts = np.asarray(actions)
-        if acts.shape != (self.num_envs, self.n_agents):
-            raise ValueError(
-                f"actions must have shape (num_envs, n_agents) = ({self.num_envs}, {self.n_agents}), "
-                f"got {acts.shape}"
-            )
-        # check all before stepping any, so a bad action leaves every env untouched
-        for e, env in enumerate(self.envs):
-            try:
-                env.check_actions(acts[e])
-            except ValueError as err:
-                raise ValueError(f"env {e}: {err}") from None
-        rows, infos = [], []
-        rewards = np.zeros(self.num_envs, dtype=np.float32)
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        truncated = np.zeros(self.num_envs, dtype=bool)
-        for e, env in enumerate(self.envs):
-            obs, state, avail, reward, term, trunc, info = env.step(acts[e])
-            rewards[e], terminated[e], truncated[e] = reward, term, trunc
-            self._returns[e] += reward
-            self._lengths[e] += 1
-            if term or trunc:
-                info = {
-                    **info,
-                    "final_obs": obs,
-                    "final_state": state,
-                    "final_avail": avail,
-                    "episode_return": float(self._returns[e]),
-                    "episode_length": int(self._lengths[e]),
-                }
-                self._returns[e], self._lengths[e] = 0.0, 0
-                obs, state, avail = env.reset()
-            rows.append((obs, state, avail))
-            infos.append(info)
-        return (*self._stack(rows), rewards, terminated, truncated, infos)
-
-    def close(self) -> None:
-        """Close every env."""
-        for env in self.envs:
-            env.close()
-
-    def __len__(self) -> int:
-        return self.num_envs
-
-    @staticmethod
-    def _stack(rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
-        obs, state, avail = zip(*rows, strict=True)
-        return np.stack(obs), np.stack(state), np.stack(avail)

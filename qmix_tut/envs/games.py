@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-__all__ = ["MatrixGame", "MemoryGame", "NAMED_MATRIX_GAMES", "TwoStepGame"]
+__all__ = ["MatrixGame", "MemoryGame", "NAMED_MATRIX_GAMES", "TwoStepGame", "validate_payoff"]
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -38,6 +38,63 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return int(value)
+
+
+def validate_payoff(payoff: Any, n_agents: int | None = None, min_actions: int = 1) -> np.ndarray:
+    """A payoff table as a float64 array with one axis per agent, or a clear ``ValueError``.
+
+    Every axis must have the same length (the number of actions, at least
+    ``min_actions``), there must be at least 2 agents (exactly ``n_agents`` when given),
+    and every entry a finite real number: complex, boolean, text and ragged tables are
+    refused rather than converted.
+
+    >>> validate_payoff([[1, 0], [0, 1]]).shape
+    (2, 2)
+    >>> validate_payoff([[1, 0j], [0, 1]])
+    Traceback (most recent call last):
+    ...
+    ValueError: payoff must hold real numbers, got complex entries
+    """
+    if isinstance(payoff, (str, bytes)):
+        raise ValueError(f"payoff must be an array of numbers, got the string {payoff!r}")
+    try:
+        raw = np.asarray(payoff)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"payoff must be a rectangular array of numbers (one axis per agent): {err}"
+        ) from None
+    if np.iscomplexobj(raw):
+        raise ValueError("payoff must hold real numbers, got complex entries")
+    if raw.dtype == bool:
+        raise ValueError("payoff must hold numbers, got booleans")
+    if raw.dtype == object and any(isinstance(v, complex) for v in raw.ravel()):
+        raise ValueError("payoff must hold real numbers, got complex entries")
+    try:
+        table = raw.astype(np.float64)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"payoff must be a rectangular array of numbers (one axis per agent): {err}"
+        ) from None
+    if table.ndim < 2:
+        raise ValueError(
+            f"payoff needs one axis per agent and at least 2 agents, got shape {table.shape}"
+        )
+    if n_agents is not None and table.ndim != n_agents:
+        raise ValueError(
+            f"payoff must have one axis per agent ({n_agents} agents), got shape {table.shape}"
+        )
+    if len(set(table.shape)) != 1:
+        raise ValueError(
+            f"payoff must give every agent the same number of actions, got shape {table.shape}"
+        )
+    if table.shape[0] < max(min_actions, 1):
+        raise ValueError(
+            f"payoff must give every agent at least {max(min_actions, 1)} actions, "
+            f"got shape {table.shape}"
+        )
+    if not np.isfinite(table).all():
+        raise ValueError("payoff must contain only finite numbers (no nan or inf)")
+    return table
 
 
 class _CooperativeGame(ParallelEnv):
@@ -180,7 +237,7 @@ class MatrixGame(_CooperativeGame):
     """
 
     def __init__(self, payoff: Any, name: str = "matrix") -> None:
-        table = self._check_payoff(payoff)
+        table = validate_payoff(payoff)
         super().__init__(name, table.ndim, table.shape[0], 1, 1, limit=1)
         self.payoff = table
 
@@ -204,26 +261,6 @@ class MatrixGame(_CooperativeGame):
                     f"matrix game {name!r} does not take the argument {key!r} (it takes: {options})"
                 )
         return cls(builder(**kwargs), name=name)
-
-    @staticmethod
-    def _check_payoff(payoff: Any) -> np.ndarray:
-        try:
-            table = np.asarray(payoff, dtype=np.float64)
-        except (ValueError, TypeError) as err:
-            raise ValueError(
-                f"payoff must be a rectangular array of numbers (one axis per agent): {err}"
-            ) from None
-        if table.ndim < 2:
-            raise ValueError(
-                f"payoff needs one axis per agent and at least 2 agents, got shape {table.shape}"
-            )
-        if len(set(table.shape)) != 1 or table.shape[0] < 1:
-            raise ValueError(
-                f"payoff must give every agent the same number of actions, got shape {table.shape}"
-            )
-        if not np.isfinite(table).all():
-            raise ValueError("payoff must contain only finite numbers (no nan or inf)")
-        return table
 
     def _start(self) -> None:
         pass

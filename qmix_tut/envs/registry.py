@@ -5,6 +5,10 @@
 {'name': 'matrix:penalty', 'n_agents': 2, 'n_actions': 3, 'obs_dim': 1, 'state_dim': 1, 'episode_limit': 1}
 >>> "memory" in list_envs()
 True
+
+Your own environments get names too: ``register("my_task", factory)`` for this Python
+process, or ``"package.module:function"``, which any process (a resumed run, a sweep
+worker, the command line) can import again.
 """
 
 from __future__ import annotations
@@ -15,30 +19,113 @@ from typing import Any
 from pettingzoo.utils.env import ParallelEnv
 
 from .adapters import LBF_EXAMPLE
-from .core import REWARD_MODES, MultiAgentEnv, VecEnv
+from .core import MultiAgentEnv
 from .games import NAMED_MATRIX_GAMES, MatrixGame, MemoryGame, TwoStepGame
+from .pettingzoo import (
+    MPE_COOPERATIVE,
+    as_multi_agent_env,
+    call_factory,
+    check_reward_mode,
+    factory_from_path,
+    is_factory_path,
+    mpe_scenario,
+)
 
-__all__ = ["list_envs", "make", "make_vec"]
+__all__ = ["build", "list_envs", "make", "register", "registered", "unregister"]
 
 _SIMPLE_NAMES = ["two_step", *(f"matrix:{g}" for g in NAMED_MATRIX_GAMES), "memory"]
+# names given to register() in this process
+_REGISTERED: dict[str, Callable[..., Any]] = {}
+
+
+def _mpe_names() -> list[str]:
+    try:
+        from .pettingzoo import mpe_scenarios
+
+        known = mpe_scenarios()
+    except ImportError:  # mpe2 is not installed
+        return ["mpe:simple_spread"]
+    return [f"mpe:{s}" for s in MPE_COOPERATIVE if s in known]
 
 
 def list_envs() -> list[str]:
     """The names :func:`make` knows, each buildable with default arguments.
 
-    ``matrix`` (or ``matrix:custom``) with ``payoff=`` and any registered Foraging id
-    after ``lbf:`` work too; the listing shows one LBF example.
+    Built-in tasks, the cooperative mpe2 scenarios, one LBF example and the names given
+    to :func:`register` in this process. ``matrix`` (or ``matrix:custom``) with
+    ``payoff=``, any registered Foraging id after ``lbf:``, ``"package.module:function"``
+    and PettingZoo module paths work too.
 
     >>> list_envs()[:2]
     ['two_step', 'matrix:climbing']
     """
-    return [*_SIMPLE_NAMES, "mpe:simple_spread", f"lbf:{LBF_EXAMPLE}"]
+    return [*_SIMPLE_NAMES, *_mpe_names(), f"lbf:{LBF_EXAMPLE}", *sorted(_REGISTERED)]
 
 
 def _valid_names() -> str:
     return ", ".join(
-        [*_SIMPLE_NAMES, "matrix (with payoff=)", "mpe:simple_spread", "lbf:<Foraging id>"]
+        [
+            *_SIMPLE_NAMES,
+            "matrix (with payoff=)",
+            *_mpe_names(),
+            "lbf:<Foraging id>",
+            *sorted(_REGISTERED),
+            "'package.module:function'",
+            "a PettingZoo module path",
+        ]
     )
+
+
+def _is_builtin(name: str) -> bool:
+    return (
+        name in _SIMPLE_NAMES
+        or name == "matrix"
+        or name.split(":")[0] in ("matrix", "mpe", "lbf")
+        or is_factory_path(name)
+    )
+
+
+def register(name: str, factory: Callable[..., Any], overwrite: bool = False) -> None:
+    """Give a factory a name for :func:`make`, ``Config(env=name)`` and ``check_env``.
+
+    The factory is called with the environment keyword arguments (``Config.env_kwargs``)
+    and returns a PettingZoo ``ParallelEnv`` (or a :class:`MultiAgentEnv`). A name lasts
+    for this Python process only: a run resumed in a new process needs the same
+    ``register`` call first (or name the factory ``"package.module:function"``, which
+    needs nothing).
+
+    >>> from qmix_tut.envs import TwoStepGame
+    >>> register("my_two_step", TwoStepGame)
+    >>> make("my_two_step").n_agents
+    2
+    >>> unregister("my_two_step")
+    """
+    if not isinstance(name, str) or not name or name != name.strip() or " " in name:
+        raise ValueError(f"the name must be a non-empty string without spaces, got {name!r}")
+    if _is_builtin(name):
+        raise ValueError(
+            f"{name!r} is a built-in name or a factory path; choose a name without 'matrix:', "
+            "'mpe:', 'lbf:', dots or colons"
+        )
+    if not callable(factory):
+        raise TypeError(f"factory must be callable (returning a ParallelEnv), got {factory!r}")
+    if name in _REGISTERED and not overwrite and _REGISTERED[name] is not factory:
+        raise ValueError(
+            f"{name!r} is already registered to {_REGISTERED[name]!r}; pass overwrite=True"
+        )
+    _REGISTERED[name] = factory
+
+
+def unregister(name: str) -> None:
+    """Forget a name given to :func:`register` (a ``ValueError`` when it is not registered)."""
+    if name not in _REGISTERED:
+        raise ValueError(f"{name!r} is not registered; registered: {sorted(_REGISTERED)}")
+    del _REGISTERED[name]
+
+
+def registered() -> dict[str, Callable[..., Any]]:
+    """The names given to :func:`register` in this process, with their factories."""
+    return dict(_REGISTERED)
 
 
 def _take(name: str, kwargs: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
@@ -103,44 +190,56 @@ def make(name: str, **kwargs: Any) -> MultiAgentEnv:
       ``matrix:custom`` with ``payoff=`` (a payoff also replaces a named game's table).
     * ``memory``: ``n_agents=2``, ``n_cues=2``, ``length=4``.
     * ``mpe:simple_spread``: ``N=3``, ``max_cycles=25``, ``local_ratio=0.5``, ``render_mode``.
+    * ``mpe:<scenario>``: any cooperative mpe2 scenario (``simple_reference``,
+      ``simple_speaker_listener``, ...) with its own arguments; discrete actions.
     * ``lbf:<Foraging id>``: ``max_episode_steps`` (50), ``render_mode``,
-      ``normalize_reward``, ``penalty``, ``observe_agent_levels``.
+      ``normalize_reward``, ``penalty``, ``observe_agent_levels``, ``scale_obs``.
+    * a name given to :func:`register`, ``"package.module:function"`` or a PettingZoo
+      module path (its ``parallel_env``): the factory's own arguments.
 
-    Every task takes ``reward="sum"`` (default) or ``"mean"``: how the agents' rewards
-    make the team reward.
+    Every task takes ``reward="sum"`` (default) or ``"mean"`` (how the agents' rewards
+    make the team reward) and ``episode_limit`` (required by an env without a time limit).
 
     >>> env = make("two_step")
     >>> obs, state, avail = env.reset(seed=0)
     >>> env.n_agents, env.n_actions, env.obs_dim, env.episode_limit
     (2, 2, 3, 2)
     """
+    env, episode_limit, reward = build(name, **kwargs)
+    return as_multi_agent_env(env, name, episode_limit, reward)
+
+
+def build(name: str, **kwargs: Any) -> tuple[Any, int | None, str | None]:
+    """What a name's factory returns (before wrapping), with ``episode_limit`` and ``reward``.
+
+    :func:`make` is ``build`` followed by the wrapping into a :class:`MultiAgentEnv`;
+    ``check_env`` calls the two apart, so that a name that cannot be built (exit status 2)
+    is told apart from an env that builds but cannot be trained (exit status 1).
+    """
     if not isinstance(name, str):
         raise ValueError(f"the env name must be a string, got {name!r}")
     kwargs = dict(kwargs)
-    reward = kwargs.pop("reward", "sum")
-    if reward not in REWARD_MODES:
-        raise ValueError(f"reward must be one of {REWARD_MODES}, got {reward!r}")
+    reward = kwargs.pop("reward", None)
+    if reward is not None:
+        check_reward_mode(reward)
+    episode_limit = kwargs.pop("episode_limit", None)
     if name == "matrix" or name.startswith("matrix:"):
-        env = _matrix(name, kwargs)
+        env: Any = _matrix(name, kwargs)
     elif name.startswith("lbf:"):
         env = _lbf(name, kwargs)
+    elif name in _builders():
+        env = _builders()[name](name, kwargs)
+    elif name.startswith("mpe:"):
+        env = mpe_scenario(name.partition(":")[2], **kwargs)
+    elif name in _REGISTERED:
+        env = call_factory(_REGISTERED[name], name, kwargs)
+    elif is_factory_path(name):
+        env = call_factory(factory_from_path(name), name, kwargs)
     else:
-        builders = _builders()
-        if name not in builders:
-            raise ValueError(f"unknown environment {name!r}; valid names: {_valid_names()}")
-        env = builders[name](name, kwargs)
-    return MultiAgentEnv(env, name=name, reward=reward)
-
-
-def make_vec(name: str, num_envs: int, seed: int | None = None, **kwargs: Any) -> VecEnv:
-    """``num_envs`` envs made by :func:`make`, stepped together (env ``e`` seeded ``seed + e``).
-
-    >>> venv = make_vec("memory", num_envs=4, seed=0)
-    >>> venv.reset()[0].shape
-    (4, 2, 6)
-    """
-    if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-        raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an integer or None, got {seed!r}")
-    return VecEnv([make(name, **kwargs) for _ in range(num_envs)], seed=seed)
+        raise ValueError(
+            f"unknown environment {name!r}; valid names: {_valid_names()}. A name given to "
+            "qmix_tut.envs.register() lasts only for the Python process that registered it: "
+            "register it again (before make, train or a resume) or name the factory as "
+            "'package.module:function'"
+        )
+    return env, episode_limit, reward

@@ -33,7 +33,7 @@ from torch import nn
 
 from ..analysis import greedy_joint_action, q_tot_tables
 from ..config import Config
-from ..envs.games import NAMED_MATRIX_GAMES
+from ..envs.games import NAMED_MATRIX_GAMES, validate_payoff
 from ..plotting import (
     ALGO_COLORS,
     algo_label,
@@ -102,15 +102,7 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
 
 
 def _square_payoff(payoff: Sequence | np.ndarray) -> np.ndarray:
-    table = np.asarray(payoff, dtype=np.float64)
-    if table.ndim != 2 or table.shape[0] != table.shape[1] or table.shape[0] < 2:
-        raise ValueError(
-            f"payoff must be a square two-agent table with at least 2 actions, got shape "
-            f"{table.shape}"
-        )
-    if not np.isfinite(table).all():
-        raise ValueError("payoff must contain only finite numbers")
-    return table
+    return validate_payoff(payoff, n_agents=2, min_actions=2)
 
 
 def joint_action_name(joint: Sequence[int]) -> str:
@@ -223,11 +215,40 @@ def payoff_experiment_figure(experiment: Mapping[str, Any]) -> Figure:
     return fig
 
 
+def train_button_label(wqmix: bool) -> str:
+    """What the payoff lab's button trains: ``"Train VDN, QMIX and OW-QMIX"`` when ticked."""
+    return "Train VDN, QMIX and OW-QMIX" if wqmix else "Train VDN and QMIX"
+
+
+def payoff_summary(experiment: Mapping[str, Any]) -> str:
+    """One line per payoff-lab experiment, joint actions as letters."""
+    parts = []
+    for algo, run in experiment["runs"].items():
+        seconds = f", {run['seconds']:.1f} s" if "seconds" in run else ""
+        parts.append(
+            f"{algo_label(algo)} picks {joint_action_name(run['greedy'])} "
+            f"(pays {run['greedy_return']:g}{seconds})"
+        )
+    return (
+        f"Optimum {joint_action_name(experiment['optimum'])} pays "
+        f"{experiment['optimal_return']:g}. " + "; ".join(parts) + "."
+    )
+
+
 def payoff_lab_widget(
-    max_actions: int = 3, steps: int = 1500, preset: str = "climbing", wqmix: bool = False
+    max_actions: int = 3,
+    steps: int = 1500,
+    preset: str = "climbing",
+    wqmix: bool = False,
+    initial: Mapping[str, Any] | None = None,
 ):
     """Edit a payoff (or pick one), press Train: VDN and QMIX (and optionally OW-QMIX)
-    learn it in seconds."""
+    learn it in seconds.
+
+    ``initial``, an experiment already run on the starting ``preset`` (a dict shaped like
+    :func:`train_on_payoff`'s), is shown until the first click or a change of the payoff,
+    so the saved notebook shows a result rather than an empty frame.
+    """
     import ipywidgets as w
 
     if preset not in LAB_PAYOFFS:
@@ -246,8 +267,8 @@ def payoff_lab_widget(
     steps_slider = w.IntSlider(value=steps, min=200, max=6000, step=100, description="steps")
     seed = w.IntText(value=0, description="seed", layout=w.Layout(width="160px"))
     with_wqmix = w.Checkbox(value=wqmix, description="also OW-QMIX", indent=False)
-    button = w.Button(description="Train VDN and QMIX", button_style="primary", icon="play")
-    button.layout.width = "200px"
+    button = w.Button(description=train_button_label(wqmix), button_style="primary", icon="play")
+    button.layout.width = "260px"
     summary = w.HTML()
     picture = w.Image(format="png")
     box = w.VBox(
@@ -290,8 +311,24 @@ def payoff_lab_widget(
         n = n_actions.value
         return np.array([[cells[i][j].value for j in range(n)] for i in range(n)])
 
+    def show(experiment: Mapping[str, Any], note: str = "") -> None:
+        box.results.clear()
+        box.results.update(experiment)
+        summary.value = note + payoff_summary(experiment)
+        picture.value = figure_png(payoff_experiment_figure(experiment))
+
+    def clear(_=None) -> None:
+        """The payoff or the algorithms changed: an old result would no longer match."""
+        button.description = train_button_label(with_wqmix.value)
+        if box.results:
+            box.results.clear()
+            picture.value = b""
+            summary.value = f"Press <b>{button.description}</b> to train on this payoff."
+
     def run(_=None) -> None:
         algos = ("vdn", "qmix", "wqmix") if with_wqmix.value else ("vdn", "qmix")
+        label = button.description
+        button.disabled, button.description = True, "training..."
         summary.value = "training..."
         try:
             experiment = train_on_payoff(
@@ -300,23 +337,25 @@ def payoff_lab_widget(
         except ValueError as err:
             summary.value = f"<span style='color:#D55E00'>{err}</span>"
             return
-        box.results.clear()
-        box.results.update(experiment)
-        parts = [
-            f"{algo_label(a)} picks {joint_action_name(r['greedy'])} (pays {r['greedy_return']:g}, "
-            f"{r['seconds']:.1f} s)"
-            for a, r in experiment["runs"].items()
-        ]
-        summary.value = (
-            f"Optimum {joint_action_name(experiment['optimum'])} pays "
-            f"{experiment['optimal_return']:g}. " + "; ".join(parts) + "."
-        )
-        picture.value = figure_png(payoff_experiment_figure(experiment))
+        finally:
+            button.disabled, button.description = False, label
+        show(experiment)
 
     preset.observe(fill, names="value")
     n_actions.observe(resize, names="value")
-    button.on_click(run)
     fill()
+    if initial is not None:
+        table = np.asarray(LAB_PAYOFFS[start], dtype=np.float64)
+        if np.asarray(initial["payoff"]).shape != table.shape or not np.allclose(
+            initial["payoff"], table
+        ):
+            raise ValueError(f"initial must be an experiment on the preset {start!r}")
+        show(initial, "Shown until you press Train: ")
+    for control in [preset, n_actions, with_wqmix, steps_slider, seed] + [
+        c for row in cells for c in row
+    ]:
+        control.observe(clear, names="value")
+    button.on_click(run)
     return box
 
 
@@ -571,7 +610,11 @@ def _label(factor: str, value: Any) -> str:
 
 
 def _steps_to_target(history: Sequence[Mapping[str, float]], target: float) -> float:
-    """The first logged step from which the greedy return stays at the target; nan if never."""
+    """The first logged step from which the greedy return stays at the target; nan if never.
+
+    A run already at the target at its first evaluation (before any training) gives its
+    first step, 0: :func:`compare_runs` counts such runs apart instead of as fast learners.
+    """
     steps = np.array([row["env_steps"] for row in history])
     good = np.array([row["eval_return"] >= target - 1e-6 for row in history])
     if not good[-1]:
@@ -580,14 +623,23 @@ def _steps_to_target(history: Sequence[Mapping[str, float]], target: float) -> f
     return float(steps[last_bad[-1] + 1] if len(last_bad) else steps[0])
 
 
+def _eval_interval(history: Sequence[Mapping[str, float]]) -> float:
+    steps = np.array([row["env_steps"] for row in history], dtype=np.float64)
+    return float(np.median(np.diff(steps))) if len(steps) > 1 else math.nan
+
+
 def compare_runs(
     runs: Sequence[Mapping[str, Any]], vary: str, target: float = 8.0, **fixed: Any
 ) -> dict[str, dict[str, Any]]:
     """Group the runs matching ``fixed`` by the values of ``vary``.
 
     Returns label -> ``{"value", "runs", "final" (mean final greedy return over seeds),
-    "optimal_seeds" (seeds ending at ``target``), "steps_to_target" (mean over the seeds
-    that end there; nan if none)}``. Labels are algorithm names when comparing algorithms.
+    "optimal_seeds" (seeds ending at ``target``), "optimal_at_start" (seeds already at
+    ``target`` at their first evaluation, before any training), "steps_to_target" (for
+    each seed that ends at the target and was not there at the start, the first evaluation
+    from which it stays there; a sorted list), "eval_interval" (the spacing of the
+    evaluations: no step count is known more finely)}``. Labels are algorithm names when
+    comparing algorithms.
     """
     if vary not in LAB_FACTORS:
         raise ValueError(f"unknown factor {vary!r}; choose one of {', '.join(LAB_FACTORS)}")
@@ -598,12 +650,16 @@ def compare_runs(
         members = [r for r in chosen if r[vary] == value]
         finals = np.array([m["history"][-1]["eval_return"] for m in members])
         reach = np.array([_steps_to_target(m["history"], target) for m in members])
+        at_start = np.array([m["history"][0]["eval_return"] >= target - 1e-6 for m in members])
+        learned = np.isfinite(reach) & ~at_start
         groups[_label(vary, value)] = {
             "value": value,
             "runs": members,
             "final": float(finals.mean()),
             "optimal_seeds": int(np.isfinite(reach).sum()),
-            "steps_to_target": float(np.nanmean(reach)) if np.isfinite(reach).any() else math.nan,
+            "optimal_at_start": int(at_start.sum()),
+            "steps_to_target": sorted(float(x) for x in reach[learned]),
+            "eval_interval": _eval_interval(members[0]["history"]),
         }
     return groups
 
@@ -675,6 +731,8 @@ def comparison_panel_widget(folder: str | Path | None = None):
         )  # fmt: skip
         for factor, name in LAB_FACTORS.items()
     }
+    if "qmix" in factor_values(runs, "algo"):
+        pickers["algo"].value = "qmix"  # VDN has no mixer: comparing embeds needs QMIX
     table = w.HTML()
     picture = w.Image(format="png")
     box = w.VBox([vary, w.HBox(list(pickers.values())[:2]), w.HBox(list(pickers.values())[2:]),
@@ -689,18 +747,31 @@ def comparison_panel_widget(folder: str | Path | None = None):
         groups = compare_runs(runs, vary.value, **fixed)
         box.results.clear()
         box.results.update(groups)
+        if len(groups) < 2:
+            picture.value = b""
+            have = ", ".join(f"{LAB_FACTORS[f]} {v}" for f, v in fixed.items())
+            table.value = (
+                f"<span style='color:#D55E00'>Nothing to compare: the stored runs with {have} "
+                f"take {len(groups)} value(s) of {LAB_FACTORS[vary.value]}"
+                + (" (VDN has no mixer, so it has no mixing embed; pick QMIX)"
+                   if vary.value == "embed" else "")
+                + ".</span>"
+            )  # fmt: skip
+            return
         rows = ""
         for label, g in groups.items():
-            reach = g["steps_to_target"]
+            reach = ", ".join(f"{x:.0f}" for x in g["steps_to_target"]) or "-"
             rows += (
                 f"<tr><td>{algo_label(label)}</td><td>{len(g['runs'])}</td>"
                 f"<td>{g['final']:.2f}</td><td>{g['optimal_seeds']}/{len(g['runs'])}</td>"
-                f"<td>{'-' if math.isnan(reach) else f'{reach:.0f}'}</td></tr>"
+                f"<td>{g['optimal_at_start']}</td><td>{reach}</td></tr>"
             )
+        interval = next(iter(groups.values()))["eval_interval"]
         table.value = (
             "<table><tr><th>curve</th><th>seeds</th><th>final greedy return</th>"
-            "<th>seeds ending optimal</th><th>steps until it stays optimal</th></tr>"
-            f"{rows}</table>"
+            "<th>seeds ending optimal</th><th>optimal before training</th>"
+            f"<th>steps until it stays optimal (the others; evaluated every {interval:.0f})</th>"
+            f"</tr>{rows}</table>"
         )
         fixed_text = ", ".join(f"{LAB_FACTORS[f]} {v}" for f, v in fixed.items())
         tasks = sorted({r["task"] for g in groups.values() for r in g["runs"]})
