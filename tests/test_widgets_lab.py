@@ -59,7 +59,7 @@ def test_lab_config():
     assert cfg.env_kwargs == {"payoff": [[1.0, 0.0], [0.0, 1.0]]}
     ow = lab_config([[1, 0], [0, 1]], "wqmix")
     assert (ow.algo, ow.weighting, ow.weighting_alpha) == ("qmix", "ow", 0.1)
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="square|same number of actions"):
         lab_config([[1, 0, 2], [0, 1, 2]], "vdn")
     with pytest.raises(ValueError, match="finite"):
         lab_config([[1, math.nan], [0, 1]], "vdn")
@@ -105,8 +105,48 @@ def test_payoff_lab_widget_fills_resizes_and_trains():
     assert c["picture"].value.tobytes().startswith(PNG)
 
 
+def test_payoff_lab_widget_label_initial_result_and_stale_results():
+    first = train_on_payoff(LAB_PAYOFFS["coordination"], steps=200)
+    box = payoff_lab_widget(preset="coordination", initial=first)
+    c = box.controls
+    assert c["train"].description == "Train VDN and QMIX"
+    assert box.results["runs"]["qmix"] is first["runs"]["qmix"]  # shown before any click
+    assert c["picture"].value.tobytes().startswith(PNG)
+    assert box.children[5].value.startswith("Shown until you press Train")
+    c["wqmix"].value = True
+    assert c["train"].description == "Train VDN, QMIX and OW-QMIX"
+    assert box.results == {} and len(c["picture"].value) == 0  # the old result is gone
+    c["wqmix"].value = False
+    c["steps"].value = 200
+    c["train"].click()
+    assert box.results and c["train"].description == "Train VDN and QMIX"
+    c["preset"].value = "climbing"  # a new payoff: the result above no longer applies
+    assert box.results == {} and "Press" in box.children[5].value
+    with pytest.raises(ValueError, match="initial"):
+        payoff_lab_widget(preset="climbing", initial=first)
+
+
+def test_payoff_lab_widget_disables_its_button_while_training(monkeypatch):
+    import qmix_tut.widgets.lab as lab
+
+    box = payoff_lab_widget(preset="coordination")
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append((box.controls["train"].disabled, box.controls["train"].description))
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(lab, "train_on_payoff", spy)
+    box.controls["train"].click()
+    assert seen == [(True, "training...")]
+    assert not box.controls["train"].disabled
+    assert box.controls["train"].description == "Train VDN and QMIX"
+    assert "stop here" in box.children[5].value
+
+
 def test_payoff_lab_widget_starting_choices():
     box = payoff_lab_widget(preset="qtran", wqmix=True)
+    assert box.controls["train"].description == "Train VDN, QMIX and OW-QMIX"
     assert box.controls["wqmix"].value is True
     assert box.controls["cells"][0][0].value == 8.0 and box.controls["cells"][0][1].value == -12.0
     with pytest.raises(ValueError, match="unknown preset"):
@@ -248,12 +288,13 @@ def test_compare_runs(lab_folder):
     by_algo = compare_runs(runs, "algo", lr=0.0005, eps="uniform", embed=8)
     assert list(by_algo) == ["vdn", "qmix"]
     assert by_algo["vdn"]["final"] == 7.0 and by_algo["vdn"]["optimal_seeds"] == 0
-    assert math.isnan(by_algo["vdn"]["steps_to_target"])
+    assert by_algo["vdn"]["steps_to_target"] == []
     assert by_algo["qmix"]["final"] == 7.5 and by_algo["qmix"]["optimal_seeds"] == 1
-    assert by_algo["qmix"]["steps_to_target"] == 250.0
+    assert by_algo["qmix"]["steps_to_target"] == [250.0]
+    assert by_algo["qmix"]["optimal_at_start"] == 0 and by_algo["qmix"]["eval_interval"] == 250
     by_embed = compare_runs(runs, "embed", algo="qmix", lr=0.005, eps="uniform")
     assert list(by_embed) == ["embed 8", "embed 32"]
-    assert by_embed["embed 32"]["steps_to_target"] == 500.0
+    assert by_embed["embed 32"]["steps_to_target"] == [500.0]
     fig = comparison_figure(by_algo, "title")
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     colors = {line.get_label(): line.get_color() for line in fig.axes[0].lines}
@@ -266,6 +307,27 @@ def test_compare_runs(lab_folder):
     assert [line.get_label() for line in lines] == ["embed 8 (2 seeds)", "embed 32 (2 seeds)"]
     with pytest.raises(ValueError, match="unknown factor"):
         compare_runs(runs, "seed")
+
+
+def test_a_run_optimal_before_training_is_not_a_fast_learner(tmp_path):
+    for seed, returns in enumerate(([8, 8, 8, 8], [7, 7, 8, 8], [8, 7, 8, 8])):
+        name = f"two_step-qmix-lr0.005-eps_uniform-embed8-s{seed}.csv"
+        write_history_csv(_history(returns), tmp_path / name)
+    g = compare_runs(load_lab_runs(tmp_path), "algo")["qmix"]
+    assert g["optimal_seeds"] == 3 and g["optimal_at_start"] == 2
+    assert g["steps_to_target"] == [500.0]  # only the seed that learned it counts
+
+
+def test_comparison_panel_never_shows_an_empty_result_silently(lab_folder):
+    box = comparison_panel_widget(lab_folder)
+    c = box.controls
+    assert c["algo"].value == "qmix"  # a default for which every comparison has data
+    c["vary"].value = "embed"
+    assert list(box.results) == ["embed 8", "embed 32"]
+    c["algo"].value = "vdn"
+    assert "Nothing to compare" in box.children[3].value
+    assert "VDN has no mixer" in box.children[3].value
+    assert len(c["picture"].value) == 0  # no stale picture under the message
 
 
 def test_comparison_panel_widget(lab_folder):
