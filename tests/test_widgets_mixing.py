@@ -170,13 +170,17 @@ def test_ablation_runs_curves_and_widget():
     with pytest.raises(ValueError, match="at least one"):
         ablation_runs(())
 
-    box = ablation_widget(stored=curves)
+    box = ablation_widget(stored=curves, initial=ablation_curves(runs))
+    assert set(box.results["curves"]) == set(runs)  # drawn before any click
+    assert box.controls["picture"].value[:4] == b"\x89PNG"
+    assert box.children[1].value.startswith("Shown until you press Train")
     box.controls["algos"].value = ("vdn",)
     box.controls["steps"].value = 200
     box.controls["seed"].value = 0
     box.controls["train"].click()
     assert list(box.results["curves"]) == ["vdn"]
     assert box.results["summary"]["vdn"]["mean"] == runs["vdn"].final_eval_return
+    assert not box.controls["train"].disabled and box.controls["train"].description == "Train"
 
 
 def test_load_ablation_csv(tmp_path):

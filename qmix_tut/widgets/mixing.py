@@ -490,10 +490,21 @@ def ablation_figure(
     return fig
 
 
-def ablation_widget(stored: Curves | None = None):
+def ablation_widget(stored: Curves | None = None, initial: Curves | None = None):
     """Pick algorithms, steps and a seed, press Train: the ablations on the two-step game,
-    drawn beside ``stored`` runs (e.g. from :func:`load_ablation_csv`)."""
+    drawn beside ``stored`` runs (e.g. from :func:`load_ablation_csv`).
+
+    ``initial``, curves already trained (:func:`ablation_curves`), are drawn until the first
+    click, so the saved notebook shows a result rather than an empty frame.
+    """
+    import io
+
     import ipywidgets as w
+
+    def png(fig: Figure) -> bytes:  # an Image's value is saved with the widget state
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
 
     algos = w.SelectMultiple(
         options=[(algo_label(a), a) for a in ABLATION_ALGOS],
@@ -505,23 +516,36 @@ def ablation_widget(stored: Curves | None = None):
     seed = w.BoundedIntText(value=1, min=0, max=10_000, description="seed")
     button = w.Button(description="Train", button_style="primary", icon="play")
     summary = w.HTML()
-    output = w.Output()
-    box = w.VBox([w.HBox([algos, w.VBox([steps, seed, button])]), summary, output])
-    box.controls = {"algos": algos, "steps": steps, "seed": seed, "train": button}
+    picture = w.Image(format="png")
+    box = w.VBox([w.HBox([algos, w.VBox([steps, seed, button])]), summary, picture])
+    box.controls = {
+        "algos": algos, "steps": steps, "seed": seed, "train": button, "picture": picture,
+    }  # fmt: skip
     box.results = {}
+
+    def show(curves: Curves, runs: Any = None, note: str = "") -> None:
+        box.results.clear()
+        box.results.update({"runs": runs, "curves": curves, "summary": ablation_summary(curves)})
+        summary.value = note + "Greedy returns: " + ", ".join(
+            f"{algo_label(a)} {s['mean']:g}" for a, s in box.results["summary"].items()
+        )
+        picture.value = png(ablation_figure(curves, stored))
 
     def train(_=None) -> None:
         if not algos.value:
             summary.value = "<span style='color:#D55E00'>Choose at least one algorithm.</span>"
             return
-        runs = ablation_runs(list(algos.value), steps.value, seed.value, max(steps.value // 8, 1))
-        curves = ablation_curves(runs)
-        box.results.clear()
-        box.results.update({"runs": runs, "curves": curves, "summary": ablation_summary(curves)})
-        summary.value = "Greedy returns: " + ", ".join(
-            f"{algo_label(a)} {s['mean']:g}" for a, s in box.results["summary"].items()
-        )
-        _show(output, ablation_figure(curves, stored))
+        button.disabled, button.description = True, "training..."
+        summary.value = f"training... (about {len(algos.value) * steps.value / 1000:.0f} s)"
+        try:
+            runs = ablation_runs(
+                list(algos.value), steps.value, seed.value, max(steps.value // 8, 1)
+            )
+            show(ablation_curves(runs), runs)
+        finally:
+            button.disabled, button.description = False, "Train"
 
     button.on_click(train)
+    if initial is not None:
+        show(initial, note="Shown until you press Train: ")
     return box
