@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from qmix_tut.agents import MLPAgent, RNNAgent, agent_input_dim, build_inputs, make_agent
-from qmix_tut.buffer import EpisodeBuffer
+from qmix_tut.buffer import FIELDS, EpisodeBatch, EpisodeBuffer, check_batch
 from qmix_tut.envs import make
 from qmix_tut.learner import QLearner
 from qmix_tut.mixers import QMixer, VDNMixer
@@ -125,6 +125,29 @@ def test_buffer_state_roundtrip():
     for key in buf.data:
         torch.testing.assert_close(other.data[key], buf.data[key])
     assert (other.position, other.size) == (buf.position, buf.size)
+
+
+def test_buffer_sample_is_a_typed_batch_that_passes_the_check():
+    buf = EpisodeBuffer(6, 3, 2, 4, 5, 3)
+    buf.insert(_episodes(4))
+    batch = buf.sample(3, torch.Generator("cpu").manual_seed(1))
+    assert tuple(batch) == FIELDS == tuple(EpisodeBatch.__annotations__)
+    check_batch(batch)
+    assert buf.device == torch.device("cpu") and batch["obs"].device == buf.device
+    # the same generator state draws the same episodes
+    again = buf.sample(3, torch.Generator("cpu").manual_seed(1))
+    assert all(torch.equal(batch[k], again[k]) for k in FIELDS)
+
+
+def test_check_batch_names_what_is_wrong():
+    with pytest.raises(ValueError, match="missing field.*obs, state, avail, actions"):
+        check_batch({"reward": torch.zeros(2, 3), "terminated": 0, "mask": 0})
+    batch = dict(_episodes(2))
+    batch["avail"] = batch["avail"][:, :-1]
+    with pytest.raises(ValueError, match=r"batch\['avail'\] must start with \[B, T\+1\]"):
+        check_batch(batch)
+    with pytest.raises(TypeError, match="mapping"):
+        check_batch([1, 2])
 
 
 # -- runner ----------------------------------------------------------------------------------

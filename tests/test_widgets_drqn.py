@@ -176,7 +176,8 @@ def test_breakdown_uses_the_learners_targets_with_the_simple_spread_settings(wei
         y = preset.targets(
             batch["reward"].unsqueeze(-1), batch["terminated"].unsqueeze(-1), mask, target_tot
         )
-        q_tot = preset.q_tot_taken(batch, preset.episode_q_values(preset.agent, preset.agent_inputs(batch)))
+        q = preset.episode_q_values(preset.agent, preset.agent_inputs(batch))
+        q_tot = preset.q_tot_taken(batch, q)
         loss, td = preset.loss(q_tot, y, mask)
     weights, errors = [], []
     for e in range(batch["mask"].shape[0]):

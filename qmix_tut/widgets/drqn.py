@@ -254,7 +254,9 @@ def memory_stepper_widget(runs: Mapping[str, Any], cue: int = 0):
     box.results = {}
 
     def update(_=None) -> None:
-        trace = trace_for(run_box.value, cue_box.value, None if wipe_box.value < 0 else wipe_box.value)
+        trace = trace_for(
+            run_box.value, cue_box.value, None if wipe_box.value < 0 else wipe_box.value
+        )
         step = step_slider.value
         box.results.clear()
         box.results.update(trace)
@@ -454,7 +456,11 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
     double_box = w.Checkbox(value=learner.double_q, description="double Q")
     end_box = w.Dropdown(
         # "stored" rather than None: ipywidgets 8 shows an option valued None as blank
-        options=[("as stored", "stored"), ("terminated (d=1)", True), ("not terminated (d=0)", False)],
+        options=[
+            ("as stored", "stored"),
+            ("terminated (d=1)", True),
+            ("not terminated (d=0)", False),
+        ],
         value="stored",
         description="end flag d",
         style=style_,
