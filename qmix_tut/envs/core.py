@@ -17,6 +17,7 @@ the time limit (``truncated``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -79,6 +80,11 @@ def _flattener(space: spaces.Space, who: str) -> tuple[int, Callable[[Any], np.n
         return np.asarray(spaces.flatten(space, x), dtype=np.float32).ravel()
 
     return size, flatten
+
+
+def _observation_entry(flatten: Callable[[Any], np.ndarray], x: Any) -> np.ndarray:
+    # Dict(observation=..., action_mask=...): the observation proper is one entry
+    return flatten(x["observation"] if isinstance(x, dict) else x)
 
 
 def find_episode_limit(env: Any) -> tuple[int | None, str]:
@@ -196,8 +202,11 @@ class MultiAgentEnv:
         self.mask_in_obs: list[bool] = []
         for agent in self.agents:
             who = f"{self.name} agent {agent!r}"
-            obs_space, masked = observation_part(env.observation_space(agent))
+            full_space = env.observation_space(agent)
+            obs_space, masked = observation_part(full_space)
             size, flatten = _flattener(obs_space, who)
+            if masked and not isinstance(obs_space, spaces.Dict):
+                flatten = functools.partial(_observation_entry, flatten)
             self._obs_sizes.append(size)
             self._flatten.append(flatten)
             self.mask_in_obs.append(masked)

@@ -206,7 +206,12 @@ def call_factory(factory: Callable[..., Any], name: str, kwargs: dict[str, Any])
                 f"{name}: the factory does not accept {sorted(kwargs)}: {err} "
                 f"(it takes: {', '.join(takes) or 'no arguments'})"
             ) from None
-    return factory(**kwargs)
+    try:
+        return factory(**kwargs)
+    except TypeError as err:  # a factory taking **kwargs passes them on to a stricter one
+        if "keyword argument" not in str(err):
+            raise
+        raise ValueError(f"{name}: the factory does not accept {sorted(kwargs)}: {err}") from None
 
 
 # -- mpe2 by name ------------------------------------------------------------------------
