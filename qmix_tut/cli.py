@@ -466,6 +466,20 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_env(args: argparse.Namespace) -> int:
+    from .envs.check import run_check_env_command
+
+    env_kwargs: dict[str, Any] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CliError(f"argument --set: expected KEY=VALUE, got {item!r}")
+        env_kwargs[key.strip()] = parse_value(value)
+    return run_check_env_command(
+        args.name, args.episodes, args.seed, env_kwargs, api_test=not args.no_api_test
+    )
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     if args.name is None:
         configs = {name: Config.preset(name) for name in sorted(PRESETS)}
@@ -637,6 +651,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("envs", help="list the environments with their sizes")
     p.set_defaults(func=cmd_envs)
+
+    p = sub.add_parser(
+        "check-env",
+        help="check that an environment can be trained (exit 0 usable, 1 not, 2 not built)",
+    )
+    p.add_argument("name", help="an environment name, 'package.module:function' or module path")
+    p.add_argument("--episodes", type=_positive_int, default=5, help="random episodes (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="environment keyword argument"
+    )
+    p.add_argument("--no-api-test", action="store_true", help="skip PettingZoo's API test")
+    p.set_defaults(func=cmd_check_env)
 
     p = sub.add_parser(
         "presets",
