@@ -107,8 +107,14 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
     return path
 
 
-def _is_disk_full(err: BaseException) -> bool:
-    return getattr(err, "errno", None) == errno.ENOSPC or "No space left" in str(err)
+def _is_disk_full(err: BaseException | None) -> bool:
+    """Whether ``err``, or an error it was raised while handling, is a full disk."""
+    seen = 0
+    while err is not None and seen < 10:  # torch.save wraps the OSError in a RuntimeError
+        if getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
 
 
 def _write_error(err: OSError, path: Path) -> OSError:

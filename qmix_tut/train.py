@@ -46,14 +46,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from ._version import __version__
 from .agents import agent_input_dim, make_agent
+from .algorithms import spec
 from .buffer import EpisodeBuffer
+from .coma import COMALearner, make_critic
 from .config import Config
 from .envs import make
 from .learner import NonFiniteError, QLearner
@@ -140,8 +142,17 @@ def build_networks(
 
 def make_learner(
     config: Config, agent: torch.nn.Module, mixer: torch.nn.Module | None, env_info: dict
-) -> QLearner:
-    """The learner for ``config.algo``, training ``agent`` (and ``mixer``)."""
+) -> QLearner | COMALearner:
+    """The learner for ``config.algo``, training ``agent`` (and ``mixer``): the one value
+    learner, or COMA's actor-critic, whose critic is built here on the agent's device,
+    from the run's seed."""
+    if spec(config.algo).learner == "coma":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            critic = make_critic(env_info, config.critic_hidden_dim)
+        critic.to(next(agent.parameters()).device)
+        n, a = env_info["n_agents"], env_info["n_actions"]
+        return COMALearner.from_config(agent, critic, n, a, config)
     return QLearner.from_config(agent, mixer, env_info["n_actions"], config)
 
 
@@ -225,6 +236,9 @@ def estimate_memory(config: Config, env_info: dict) -> dict[str, int]:
     params = sum(p.numel() for p in agent.parameters())
     if mixer is not None:
         params += sum(p.numel() for p in mixer.parameters())
+    if config.algo == "coma":  # the critic: state, observation, actions and id in, A out
+        h = config.critic_hidden_dim
+        params += (state + obs + 2 * n * a + n) * h + h * h + h * a
     in_dim = agent_input_dim(obs, a, n, config.last_action_input, config.agent_id_input)
     per_step = n * (in_dim + 12 * config.hidden_dim + 4 * a) + 4 * (
         n * config.mixer_embed + config.hypernet_embed
@@ -374,8 +388,10 @@ class Trainer:
         )
         self.action_rng = torch.Generator().manual_seed(c.seed)
         self.sample_rng = torch.Generator(device=self.device).manual_seed(c.seed + 1)
+        # an actor-critic samples from its policy; the value methods act epsilon-greedily
+        selection = "policy" if spec(c.algo).learner == "coma" else "epsilon_greedy"
         self.runner = EpisodeRunner(
-            self.envs, self.agent, c.last_action_input, c.agent_id_input, self.action_rng
+            self.envs, self.agent, c.last_action_input, c.agent_id_input, self.action_rng, selection
         )
         self.eval_runner = EpisodeRunner(
             self.eval_envs, self.agent, c.last_action_input, c.agent_id_input
@@ -401,19 +417,22 @@ class Trainer:
         c = self.config
         seeds = [episode_seed(c.seed, self.episodes + i) for i in range(len(self.envs))]
         episodes, stats = self.runner.run(self.epsilon, seeds)
-        self.buffer.insert(episodes)
+        if not spec(c.algo).on_policy:
+            self.buffer.insert(episodes)
         self.env_steps += stats["steps"]
         self.episodes += len(self.envs)
         self.recent_returns.extend(float(r) for r in stats["returns"])
-        self.learn()
+        self.learn(episodes)
 
-    def learn(self) -> None:
-        """``updates_per_round`` gradient steps on batches drawn from the replay buffer."""
+    def learn(self, episodes: dict[str, torch.Tensor]) -> None:
+        """``updates_per_round`` gradient steps on batches drawn from the replay buffer, or,
+        on-policy (COMA), on the ``episodes`` just collected, never on older ones."""
         c = self.config
-        if len(self.buffer) < c.batch_size:
+        on_policy = spec(c.algo).on_policy
+        if not on_policy and len(self.buffer) < c.batch_size:
             return
         for _ in range(c.updates_per_round):
-            batch = self.buffer.sample(c.batch_size, self.sample_rng)
+            batch = episodes if on_policy else self.buffer.sample(c.batch_size, self.sample_rng)
             stats = self.learner.update(batch, self.episodes)
             if not math.isfinite(stats["loss"]):  # a learner that does not check itself
                 raise NonFiniteError(f"the loss is {stats['loss']}")
@@ -625,7 +644,8 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
         raise ValueError(f"run directory {run_dir} is a file, not a directory")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        lock_file: IO[str] = open(run_dir / LOCK_NAME, "a+")
+        # unbuffered, so that a full disk shows at the write and never at close
+        fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as err:
         raise _dir_error(err, run_dir) from None
     try:
@@ -635,19 +655,17 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
             fcntl = None
         if fcntl is not None:
             try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                lock_file.seek(0)
-                owner = lock_file.read().strip()
+                owner = os.read(fd, 64).decode(errors="replace").strip()
                 raise ValueError(
                     f"run directory {run_dir} is in use by another training run"
                     f"{f' (process {owner})' if owner else ''}; wait for it to end or use "
                     "another directory"
                 ) from None
             try:
-                lock_file.truncate(0)
-                lock_file.write(f"{os.getpid()}\n")
-                lock_file.flush()
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             except OSError as err:
                 raise _dir_error(err, run_dir) from None
         for name in os.listdir(run_dir):  # left by a process killed mid-write
@@ -655,7 +673,7 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
                 (run_dir / name).unlink(missing_ok=True)
         yield run_dir
     finally:
-        lock_file.close()  # releases the lock
+        os.close(fd)  # releases the lock
 
 
 def _dir_error(err: OSError, run_dir: Path) -> Exception:
@@ -924,7 +942,7 @@ def _non_finite(
     inspection: resuming it would meet the same update again); otherwise the last
     checkpoint, written before any weight turned non-finite, is kept.
     """
-    where = f"training stopped at {trainer.env_steps} env steps: {err}"
+    where = f"training stopped at {trainer.env_steps} env steps: {str(err).rstrip('.')}"
     if run_path is None:
         return NonFiniteError(where)
     if trainer.weights_finite():
