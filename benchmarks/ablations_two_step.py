@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from qmix_tut import Config, train
+from qmix_tut.algorithms import ABLATION_ALGOS
 
-ALGOS = ["qmix", "qmix_ns", "qmix_lin", "vdn_s", "vdn", "iql"]
+ALGOS = list(ABLATION_ALGOS)
 COLUMNS = ["algo", "seed", "env_steps", "episodes", "eval_return", "loss"]
 DEFAULT_CSV = Path(__file__).resolve().parent.parent / "figures" / "data" / "ablations_two_step.csv"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qmix_tut import Config, train
+from qmix_tut.algorithms import CORE_ALGOS, VALUE_ALGOS
 from qmix_tut.analysis import PAPER_TWO_STEP, q_tot_tables
 
 
@@ -65,7 +66,7 @@ def report(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--algos", nargs="+", default=["qmix", "vdn", "iql"])
+    parser.add_argument("--algos", nargs="+", default=list(CORE_ALGOS)[::-1], choices=VALUE_ALGOS)
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args()
     results = run(args.algos, args.seeds)

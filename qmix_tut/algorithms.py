@@ -63,6 +63,12 @@ VALUE_ALGOS: tuple[str, ...] = tuple(n for n, s in ALGORITHMS.items() if s.learn
 MIXER_NAMES: tuple[str, ...] = tuple(s.mixer for s in _SPECS if s.mixer is not None)
 """Every mixer :func:`qmix_tut.mixers.make_mixer` can build."""
 
+CORE_ALGOS: tuple[str, ...] = ("iql", "vdn", "qmix")
+"""The three value-based methods the course builds, in the order it builds them."""
+
+ABLATION_ALGOS: tuple[str, ...] = ("qmix", "qmix_ns", "qmix_lin", "vdn_s", "vdn", "iql")
+"""The QMIX paper's ablation study on the two-step game, in the order of its figure."""
+
 # other choice lists, each with its one home here
 AGENTS: tuple[str, ...] = ("mlp", "rnn")
 RNN_CELLS: tuple[str, ...] = ("gru", "lstm")

@@ -15,6 +15,8 @@ Parameter names follow the original reference implementation (``hyper_w_1``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -160,6 +162,16 @@ class QMixerNoState(nn.Module):
         return hidden @ torch.abs(self.w_final) + self.v
 
 
+_BUILDERS: dict[str, Callable[[int, int, int, int, int], nn.Module]] = {
+    "vdn": lambda n, s, e, layers, h: VDNMixer(n),
+    "vdn_s": lambda n, s, e, layers, h: VDNSMixer(n, s, e),
+    "qmix": lambda n, s, e, layers, h: QMixer(n, s, e, layers, h),
+    "qmix_ns": lambda n, s, e, layers, h: QMixerNoState(n, s, e),
+    "qmix_lin": lambda n, s, e, layers, h: LinearMixer(n, s, layers, h),
+}
+assert tuple(_BUILDERS) == MIXER_NAMES, "every mixer named in the registry has a builder"
+
+
 def make_mixer(
     algo: str,
     n_agents: int,
@@ -168,19 +180,12 @@ def make_mixer(
     hypernet_layers: int = 2,
     hypernet_embed: int = 64,
 ) -> nn.Module | None:
-    """The mixer of an algorithm (see :mod:`qmix_tut.algorithms`); None when it has none."""
+    """The mixer of an algorithm (see :mod:`qmix_tut.algorithms`); None when it has none.
+
+    >>> make_mixer("iql", 2, 3) is None, type(make_mixer("qmix_lin", 2, 3)).__name__
+    (True, 'LinearMixer')
+    """
     mixer = spec(algo).mixer
     if mixer is None:
         return None
-    algo = mixer
-    if algo == "vdn":
-        return VDNMixer(n_agents)
-    if algo == "vdn_s":
-        return VDNSMixer(n_agents, state_dim, embed_dim)
-    if algo == "qmix":
-        return QMixer(n_agents, state_dim, embed_dim, hypernet_layers, hypernet_embed)
-    if algo == "qmix_ns":
-        return QMixerNoState(n_agents, state_dim, embed_dim)
-    if algo == "qmix_lin":
-        return LinearMixer(n_agents, state_dim, hypernet_layers, hypernet_embed)
-    raise ValueError(f"no mixer is built for {algo!r}; mixers: {', '.join(MIXER_NAMES)}")
+    return _BUILDERS[mixer](n_agents, state_dim, embed_dim, hypernet_layers, hypernet_embed)

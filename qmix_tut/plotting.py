@@ -32,6 +32,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from . import algorithms
+
 # The Okabe-Ito palette, designed to stay distinguishable under the common forms of colour
 # blindness. Its yellow is darkened here because the original is nearly invisible as a thin
 # line on white. QMIX and its ablations get the cool colours, the additive baselines warm ones.
@@ -54,22 +56,19 @@ ALGO_COLORS: dict[str, str] = {
     "qmix": OKABE_ITO["blue"],
     "qmix_ns": OKABE_ITO["sky_blue"],
     "qmix_lin": OKABE_ITO["vermillion"],
+    "coma": "#882255",  # wine: the palette's eight are taken, and COMA is the other road
     "wqmix": OKABE_ITO["yellow"],
     "random": OKABE_ITO["grey"],
     "paper": OKABE_ITO["black"],
 }
 
 ALGO_LABELS: dict[str, str] = {
-    "iql": "IQL",
-    "vdn": "VDN",
-    "vdn_s": "VDN-S",
-    "qmix": "QMIX",
-    "qmix_ns": "QMIX-NS",
-    "qmix_lin": "QMIX-Lin",
+    **{name: algorithms.label(name) for name in algorithms.ALGOS},
     "wqmix": "OW-QMIX",
     "random": "random",
     "paper": "paper",
 }
+"""Display names: the registry's (:func:`qmix_tut.algorithms.label`) plus the plot-only ones."""
 
 # Sized for figures 6-10 inches wide shown at 400-800 px: text stays at least ~9 px tall.
 STYLE_RC: dict[str, Any] = {

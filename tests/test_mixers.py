@@ -6,6 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qmix_tut.algorithms import ALGOS, spec
 from qmix_tut.analysis import igm_holds, is_monotonic, joint_q_table, mixer_gradients
 from qmix_tut.mixers import (
     LinearMixer,
@@ -90,6 +91,16 @@ def test_make_mixer_names():
         make_mixer("qtran", 2, 3)
     with pytest.raises(ValueError, match="hypernet_layers"):
         QMixer(2, 3, hypernet_layers=3)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_make_mixer_builds_what_the_registry_names(algo):
+    mixer = make_mixer(algo, 3, 4, embed_dim=8)
+    kinds = {None: type(None), "vdn": VDNMixer, "vdn_s": VDNSMixer, "qmix": QMixer,
+             "qmix_ns": QMixerNoState, "qmix_lin": LinearMixer}  # fmt: skip
+    assert type(mixer) is kinds[spec(algo).mixer]
+    if mixer is not None:
+        assert mixer(torch.zeros(5, 3), torch.zeros(5, 4)).shape == (5, 1)
 
 
 @settings(max_examples=40, deadline=None)

@@ -13,7 +13,15 @@ import numpy as np
 
 from ._common import fail, report_pass
 
-__all__ = ["check_centralised_argmax", "check_dicts_to_arrays", "check_joint_action_count"]
+__all__ = sorted(
+    [
+        "check_centralised_argmax",
+        "check_dicts_to_arrays",
+        "check_joint_action_count",
+        "check_largest_team",
+        "check_random_team_return",
+    ]
+)
 
 _CASES = [(1, 5), (2, 2), (2, 3), (3, 5), (4, 2), (5, 10), (8, 3)]
 
@@ -159,3 +167,67 @@ def check_dicts_to_arrays(fn: Callable) -> bool:
                 "both arrays are float32, the dtype the networks take: .astype(np.float32).",
             )
     return report_pass(name, "3 games, rows in the agents' order, masks read")
+
+
+def check_largest_team(fn: Callable[[int, float], int]) -> bool:
+    """``fn(n_actions, budget)`` returns the largest team size ``n`` whose joint actions,
+    ``n_actions ** n``, still fit in ``budget`` (e.g. how many a centralised greedy step
+    may score); 0 if even one agent's actions do not fit."""
+    name = "largest_team"
+    cases = [(5, 1e9), (10, 1e10), (2, 1e6), (36, 1e12), (7, 7.0), (3, 2.0), (2, 1024), (10, 999)]
+    for n_actions, budget in cases:
+        expected = 0
+        while n_actions ** (expected + 1) <= budget:
+            expected += 1
+        got = fn(n_actions, budget)
+        if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, np.integer)):
+            raise fail(name, f"returned {got!r}", "return a whole number of agents (an int).")
+        if int(got) == expected:
+            continue
+        seen = f"fn({n_actions}, {budget:g}) returned {got}, expected {expected}"
+        if got == expected + 1:
+            hint = f"with {got} agents there are {n_actions}**{got} = {n_actions ** int(got):,} joint actions, more than the budget."
+        elif got == expected - 1 and n_actions ** (expected) == budget:
+            hint = "a team whose joint actions exactly fill the budget still fits (<=, not <)."
+        elif got * n_actions <= budget < (got + 1) * n_actions:
+            hint = (
+                "n * |U| counts per-agent values; a greedy step over joint actions scores |U| ** n."
+            )
+        else:
+            hint = "find the largest n with |U| ** n <= budget: a loop, or floor(log(budget) / log(|U|)) checked with integers."
+        raise fail(name, seen, hint)
+    return report_pass(name, f"{len(cases)} budgets, exact powers included")
+
+
+def check_random_team_return(fn: Callable[[np.ndarray, np.ndarray], float]) -> bool:
+    """``fn(payoff_2a, payoff_2b)`` returns the expected return of a team that picks every
+    action uniformly at random in a two-step game: agent 1's action in state 1 leads to 2A
+    (action A) or 2B (action B), state 1 pays nothing, and the second step pays the chosen
+    table's entry."""
+    name = "random_team_return"
+    rng = np.random.default_rng(4)
+    cases = [(np.full((2, 2), 7.0), np.array([[0.0, 1.0], [1.0, 8.0]]))]
+    cases += [
+        (np.round(rng.normal(size=(2, 2)) * 4, 1), np.round(rng.normal(size=(2, 2)) * 4, 1))
+        for _ in range(4)
+    ]
+    for a, b in cases:
+        expected = 0.5 * a.mean() + 0.5 * b.mean()
+        got = float(fn(a.copy(), b.copy()))
+        if abs(got - expected) < 1e-9:
+            continue
+        seen = (
+            f"payoffs 2A {a.tolist()} and 2B {b.tolist()}: got {got:.4g}, expected {expected:.4g}"
+        )
+        if abs(got - 0.5 * (a.max() + b.max())) < 1e-9 or abs(got - max(a.max(), b.max())) < 1e-9:
+            hint = "a random team does not pick the best cell: average over the joint actions it plays."
+        elif abs(got - b.mean()) < 1e-9 or abs(got - a.mean()) < 1e-9:
+            hint = "agent 1's random action in state 1 sends the team to 2A half the time and to 2B the other half."
+        elif abs(got - (a.mean() + b.mean())) < 1e-9:
+            hint = (
+                "the team visits only one of the two second states per episode: weight each by 1/2."
+            )
+        else:
+            hint = "E[return] = 1/2 * mean(payoff_2a) + 1/2 * mean(payoff_2b): every joint action in a state is equally likely."
+        raise fail(name, seen, hint)
+    return report_pass(name, f"{len(cases)} games, the paper's two-step game (4.75) included")

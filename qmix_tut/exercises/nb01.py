@@ -14,9 +14,17 @@ import numpy as np
 import torch
 
 from ..agents import build_inputs
-from ._common import fail, report_pass
+from ._common import array_like, fail, report_pass, tensor_like
 
-__all__ = ["check_add_agent_ids", "check_independent_values", "check_iql_update"]
+__all__ = sorted(
+    [
+        "check_add_agent_ids",
+        "check_independent_values",
+        "check_iql_update",
+        "check_pure_equilibria",
+        "check_partner_values",
+    ]
+)
 
 
 def check_iql_update(fn: Callable[[np.ndarray, int, float, float], np.ndarray]) -> bool:
@@ -44,13 +52,9 @@ def check_iql_update(fn: Callable[[np.ndarray, int, float, float], np.ndarray]) 
                 "returned None",
                 "return the updated table (a changed copy, or the same array after changing it).",
             )
-        got = np.asarray(got, dtype=np.float64)
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {got.shape}, expected {expected.shape}",
-                "return the whole table of this agent, one value per action.",
-            )
+        got = array_like(
+            name, got, expected, "return the whole table of this agent, one value per action."
+        )
         if np.allclose(got, expected):
             continue
         seen = f"q={np.round(original, 3)}, action={action}, reward={reward:.3f}, alpha={alpha:.3f}"
@@ -82,13 +86,13 @@ def check_independent_values(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
     payoffs += [rng.normal(size=(a, a)).round(2) * 10 for a in (2, 3, 4)]
     for payoff in payoffs:
         expected = np.stack([payoff.mean(axis=1), payoff.mean(axis=0)])
-        got = np.asarray(fn(payoff.copy()), dtype=np.float64)
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {got.shape} for a {payoff.shape} payoff, expected {expected.shape}",
-                "one row per agent, one column per action: np.stack([agent_1, agent_2]).",
-            )
+        got = array_like(
+            name,
+            fn(payoff.copy()),
+            expected,
+            "one row per agent, one column per action: np.stack([agent_1, agent_2]).",
+            given=f"a {payoff.shape} payoff",
+        )
         if np.allclose(got, expected):
             continue
         if np.allclose(got, expected[::-1]):
@@ -116,19 +120,17 @@ def check_add_agent_ids(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     for shape in [(2, 3), (3, 4), (5, 2, 6), (4, 3, 3, 1)]:
         obs = torch.randn(shape, generator=gen)
         expected = build_inputs(obs, None, agent_id=True)
-        got = fn(obs.clone())
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
         n = shape[-2]
-        if got.shape != expected.shape:
-            hint = f"append n_agents = {n} columns (one-hot of the agent's index) to the last axis."
-            if got.shape[-1] == shape[-1] + 1:
-                hint = (
+
+        def hint(got_shape: tuple[int, ...], n: int = n, width: int = shape[-1]) -> str:
+            if got_shape[-1:] == (width + 1,):
+                return (
                     "the id is one-hot, n_agents columns, not one column holding the index: "
                     "an index would tell the network that agent 2 is 'twice' agent 1."
                 )
-            raise fail(name, f"obs {tuple(shape)} gave {tuple(got.shape)}, expected "
-                       f"{tuple(expected.shape)}", hint)  # fmt: skip
+            return f"append n_agents = {n} columns (one-hot of the agent's index) to the last axis."
+
+        got = tensor_like(name, fn(obs.clone()), expected, hint, given=f"obs {tuple(shape)}")
         if torch.allclose(got, expected):
             continue
         ids_first = torch.cat([expected[..., shape[-1] :], expected[..., : shape[-1]]], dim=-1)
@@ -143,3 +145,91 @@ def check_add_agent_ids(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
             hint = "keep the observation as it is and append the one-hot id after it."
         raise fail(name, f"wrong values for obs of shape {tuple(shape)}", hint)
     return report_pass(name, "4 shapes, with and without leading batch axes")
+
+
+def _pure_equilibria(payoff: np.ndarray) -> list[tuple[int, int]]:
+    best_rows = payoff >= payoff.max(axis=0, keepdims=True) - 1e-12  # agent 1 cannot gain
+    best_cols = payoff >= payoff.max(axis=1, keepdims=True) - 1e-12  # agent 2 cannot gain
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(best_rows & best_cols), strict=True)]
+
+
+def check_pure_equilibria(fn: Callable[[np.ndarray], list]) -> bool:
+    """``fn(payoff)`` lists the pure Nash equilibria of a two-agent game (rows: agent 1):
+    the joint actions ``(i, j)`` from which neither agent gains by changing its own action
+    alone, sorted."""
+    name = "pure_equilibria"
+    rng = np.random.default_rng(11)
+    games = {
+        "climbing": np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]]),
+        "penalty": np.array([[-100.0, 0.0, 10.0], [0.0, 2.0, 0.0], [10.0, 0.0, -100.0]]),
+        "qtran": np.array([[8.0, -12.0, -12.0], [-12.0, 0.0, 0.0], [-12.0, 0.0, 0.0]]),
+    }
+    for k in range(4):
+        games[f"random {k}"] = rng.integers(-3, 4, size=(3, 3)).astype(np.float64)
+    for game, payoff in games.items():
+        expected = _pure_equilibria(payoff)
+        try:
+            got = sorted(tuple(int(u) for u in joint) for joint in fn(payoff.copy()))
+        except TypeError:
+            raise fail(
+                name, "did not return a list of joint actions", "return a list of (i, j) tuples."
+            ) from None
+        if got == expected:
+            continue
+        seen = f"{game} {payoff.tolist()}: got {got}, expected {expected}"
+        missing, extra = set(expected) - set(got), set(got) - set(expected)
+
+        def tied(joint: tuple[int, int], payoff: np.ndarray = payoff) -> bool:
+            i, j = joint
+            return bool(
+                (payoff[:, j] == payoff[i, j]).sum() > 1 or (payoff[i, :] == payoff[i, j]).sum() > 1
+            )
+
+        if extra:
+            i, j = sorted(extra)[0]
+            hint = (
+                f"{(i, j)} is not an equilibrium: agent 1 compares column {j} of the payoff "
+                f"(its own deviations), agent 2 compares row {i}; one of them can do better."
+            )
+        elif any(tied(joint) for joint in missing):
+            hint = f"missed {sorted(missing)}: ties count, no deviation may pay strictly more (>=, not >)."
+        elif len(got) == 1:
+            hint = "an equilibrium need not be the optimum: check every joint action, not only the best one."
+        else:
+            hint = f"missed {sorted(missing)}: from there no single agent can do better alone."
+        raise fail(name, seen, hint)
+    return report_pass(name, f"{len(games)} games: climbing has (A, A) and (B, B), not (C, C)")
+
+
+def check_partner_values(fn: Callable[[np.ndarray, int, float], np.ndarray]) -> bool:
+    """``fn(payoff, partner_greedy, epsilon)`` returns the values ``[n_actions]`` agent 1's
+    independent learner converges to when agent 2 plays epsilon-greedy: its greedy action
+    ``partner_greedy`` with probability ``1 - epsilon``, otherwise an action drawn uniformly
+    from all of them."""
+    name = "partner_values"
+    climbing = np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]])
+    rng = np.random.default_rng(5)
+    cases = [(climbing, 2, 0.05), (climbing, 0, 0.5), (climbing, 1, 1.0), (climbing, 2, 0.0)]
+    cases += [
+        (np.round(rng.normal(size=(4, 4)) * 5, 1), int(rng.integers(4)), float(e))
+        for e in (0.1, 0.3)
+    ]
+    for payoff, g, eps in cases:
+        expected = (1 - eps) * payoff[:, g] + eps * payoff.mean(axis=1)
+        got = array_like(
+            name, fn(payoff.copy(), g, eps), expected, "one value per action of agent 1."
+        )
+        if np.allclose(got, expected, atol=1e-9):
+            continue
+        others = np.delete(payoff, g, axis=1).mean(axis=1)
+        seen = f"payoff {payoff.tolist()}, partner greedy {g}, epsilon {eps}: got {np.round(got, 3).tolist()}, expected {np.round(expected, 3).tolist()}"
+        if np.allclose(got, (1 - eps) * payoff[:, g] + eps * others):
+            hint = "the random action is drawn from all actions, the greedy one included."
+        elif np.allclose(got, payoff.mean(axis=1)):
+            hint = "that is the uniform partner (epsilon = 1); with epsilon < 1 the partner mostly plays its greedy action."
+        elif np.allclose(got, (1 - eps) * payoff[g, :] + eps * payoff.mean(axis=0)):
+            hint = "agent 1's actions are the rows: use the column of the partner's action, payoff[:, partner_greedy]."
+        else:
+            hint = "Q_1(u) = (1 - eps) * payoff[u, g] + eps * mean_j payoff[u, j]."
+        raise fail(name, seen, hint)
+    return report_pass(name, f"{len(cases)} partners, from greedy to uniform")

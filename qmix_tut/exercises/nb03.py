@@ -19,9 +19,16 @@ from torch import nn
 
 from ..analysis import mixer_gradients
 from ..mixers import QMixer
-from ._common import fail, report_pass
+from ._common import fail, report_pass, tensor_like
 
-__all__ = ["check_joint_argmax", "check_monotonic_mix", "check_monotonicity_gradient"]
+__all__ = sorted(
+    [
+        "check_joint_argmax",
+        "check_monotonic_mix",
+        "check_monotonicity_gradient",
+        "check_monotonic_representable",
+    ]
+)
 
 
 def _mix(q, w1, b1, w2, b2, weight=torch.abs, bias=lambda b: b, act=F.elu):
@@ -42,16 +49,13 @@ def check_monotonic_mix(fn: Callable[..., torch.Tensor]) -> bool:
         w2, b2 = torch.randn(e, 1, generator=gen), torch.randn(1, generator=gen) - 1.5
         args = (agent_qs, w1, b1, w2, b2)
         expected = _mix(*args)
-        got = fn(*(a.clone() for a in args))
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"agent_qs {tuple(agent_qs.shape)} gave shape {tuple(got.shape)}, "
-                f"expected {tuple(expected.shape)}",
-                "agent_qs @ w1 maps [..., n] to [..., e]; then @ w2 maps [..., e] to [..., 1].",
-            )
+        got = tensor_like(
+            name,
+            fn(*(a.clone() for a in args)),
+            expected,
+            "agent_qs @ w1 maps [..., n] to [..., e]; then @ w2 maps [..., e] to [..., 1].",
+            given=f"agent_qs {tuple(agent_qs.shape)}",
+        )
         if torch.allclose(got, expected, atol=1e-5):
             continue
         candidates = {
@@ -189,18 +193,13 @@ def check_monotonicity_gradient(fn: Callable[..., torch.Tensor]) -> bool:
     ]
     for mixer, agent_qs, states in cases:
         expected = mixer_gradients(mixer, agent_qs, states)
-        got = fn(mixer, agent_qs.clone(), states.clone())
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            hint = "return the gradient with respect to agent_qs (same shape as agent_qs)."
-            if got.shape == states.shape:
-                hint = "that is the gradient with respect to the states; take it for agent_qs."
-            raise fail(
-                name,
-                f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                hint,
-            )
+
+        def hint(got_shape: tuple[int, ...], state_shape: tuple[int, ...] = states.shape) -> str:
+            if got_shape == tuple(state_shape):
+                return "that is the gradient with respect to the states; take it for agent_qs."
+            return "return the gradient with respect to agent_qs (same shape as agent_qs)."
+
+        got = tensor_like(name, fn(mixer, agent_qs.clone(), states.clone()), expected, hint)
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-4, rtol=1e-3):
             continue
@@ -219,3 +218,55 @@ def check_monotonicity_gradient(fn: Callable[..., torch.Tensor]) -> bool:
             )
         raise fail(name, f"wrong gradients for {type(mixer).__name__}", hint)
     return report_pass(name, "2 QMixers and a mixer with negative weights")
+
+
+def _comparable(lines: np.ndarray) -> bool:
+    """Every pair of rows is ordered the same way in every column (<= everywhere, or >=)."""
+    for a, b in itertools.combinations(lines, 2):
+        if not ((a <= b + 1e-12).all() or (a >= b - 1e-12).all()):
+            return False
+    return True
+
+
+def check_monotonic_representable(fn: Callable[[np.ndarray], bool]) -> bool:
+    """``fn(payoff)`` says whether a two-agent payoff can be written exactly as
+    ``f(Q_1(u^1), Q_2(u^2))`` with ``f`` non-decreasing in both arguments, for some
+    per-agent values ``Q_1, Q_2``: what a monotonic mixer can represent in one state."""
+    name = "monotonic_representable"
+    rng = np.random.default_rng(13)
+    games = {
+        "two-step 2B": (np.array([[0.0, 1.0], [1.0, 8.0]]), True),
+        "additive": (np.array([[0.0, 2.0], [1.0, 3.0]]), True),
+        "climbing": (np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]]), False),
+        "qtran": (np.array([[8.0, -12.0, -12.0], [-12.0, 0.0, 0.0], [-12.0, 0.0, 0.0]]), False),
+        "coordination": (np.array([[1.0, 0.0], [0.0, 1.0]]), False),
+        "rows ordered, columns crossing": (np.array([[0.0, 1.0], [5.0, 2.0]]), False),
+        "columns ordered, rows crossing": (np.array([[0.0, 5.0], [1.0, 2.0]]), False),
+        "product": (np.outer([1.0, 3.0, 2.0], [2.0, 0.5, 4.0]), True),
+        "max of values": (np.maximum.outer([0.0, 2.0, 1.0], [1.5, 0.0, 3.0]), True),
+    }
+    for k in range(3):
+        table = rng.integers(0, 4, size=(3, 3)).astype(np.float64)
+        games[f"random {k}"] = (table, _comparable(table) and _comparable(table.T))
+    for game, (payoff, expected) in games.items():
+        got = fn(payoff.copy())
+        if not isinstance(got, (bool, np.bool_)):
+            raise fail(name, f"returned {got!r}", "return True or False.")
+        if bool(got) == expected:
+            continue
+        seen = f"{game} {payoff.tolist()}: got {bool(got)}, expected {expected}"
+        residual = (
+            payoff - payoff.mean(1, keepdims=True) - payoff.mean(0, keepdims=True) + payoff.mean()
+        )
+        if expected and np.abs(residual).max() > 1e-9:
+            hint = "monotonic is wider than additive: [[0, 1], [1, 8]] is not a sum, yet Q_1 = Q_2 = (0, 1) and f = the table itself work."
+        elif not expected and _comparable(payoff):
+            hint = "the columns must be ordered too: agent 2's values rank its actions the same way whatever agent 1 does."
+        elif not expected:
+            hint = "if Q_1(i) <= Q_1(k), a non-decreasing f gives payoff[i, j] <= payoff[k, j] in EVERY column: two rows that cross cannot both be fitted."
+        else:
+            hint = "rows (and columns) need only be ordered, not equal: compare each pair of rows entry by entry."
+        raise fail(name, seen, hint)
+    return report_pass(
+        name, f"{len(games)} payoffs: 2B yes, climbing, QTRAN's game and coordination no"
+    )

@@ -16,7 +16,7 @@ from torch import nn
 from ..mixers import QMixer, VDNSMixer
 from ._common import fail, report_pass, tensor_like
 
-__all__ = ["check_hypernet_weights", "check_qmix_forward", "check_vdn_s"]
+__all__ = sorted(["check_hypernet_weights", "check_qmix_forward", "check_vdn_s", "check_qmix_lin"])
 
 
 def _seeded(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
@@ -45,16 +45,14 @@ def check_hypernet_weights(fn: Callable[..., torch.Tensor]) -> bool:
             raw = hyper_w_1(states)
             expected = raw.abs().reshape(*lead, n, e)
             got = fn(hyper_w_1, states.clone(), n, e)
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"states {tuple(states.shape)} gave shape {tuple(got.shape)}, expected "
-                f"{tuple(expected.shape)}",
-                "keep the leading dimensions and split the last one: "
-                "w1.view(*states.shape[:-1], n_agents, embed_dim).",
-            )
+        got = tensor_like(
+            name,
+            got,
+            expected,
+            "keep the leading dimensions and split the last one: "
+            "w1.view(*states.shape[:-1], n_agents, embed_dim).",
+            given=f"states {tuple(states.shape)}",
+        )
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-6):
             continue
@@ -124,16 +122,14 @@ def check_qmix_forward(fn: Callable[..., torch.Tensor]) -> bool:
             variants = _forward_variants(mixer, agent_qs, states)
             got = fn(mixer, agent_qs.clone(), states.clone())
         expected = variants.pop("right")
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"agent_qs {tuple(agent_qs.shape)} gave shape {tuple(got.shape)}, expected "
-                f"{tuple(expected.shape)}",
-                "treat agent_qs as a row vector [..., 1, n] so that @ w1 [..., n, e] gives "
-                "[..., 1, e]; at the end squeeze(-1) turns [..., 1, 1] into [..., 1].",
-            )
+        got = tensor_like(
+            name,
+            got,
+            expected,
+            "treat agent_qs as a row vector [..., 1, n] so that @ w1 [..., n, e] gives "
+            "[..., 1, e]; at the end squeeze(-1) turns [..., 1, 1] into [..., 1].",
+            given=f"agent_qs {tuple(agent_qs.shape)}",
+        )
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-5):
             continue
@@ -180,3 +176,40 @@ def check_vdn_s(fn: Callable[..., torch.Tensor]) -> bool:
         )
         raise fail(name, f"wrong values for {n} agents", hint)
     return report_pass(name, "2 shapes, equal to VDNSMixer")
+
+
+def check_qmix_lin(fn: Callable[..., torch.Tensor]) -> bool:
+    """``fn(hyper_w, V, agent_qs[..., n], states[..., s]) -> q_tot[..., 1]``: the QMIX-Lin
+    ablation, ``sum_a |w_a(s)| Q_a + V(s)`` with ``w(s) = hyper_w(s)`` ``[..., n]`` and
+    ``V(s)`` ``[..., 1]``. The checker compares it with the package's ``LinearMixer``."""
+    from ..mixers import LinearMixer
+
+    name = "qmix_lin"
+    for seed, (n, s, layers, lead) in enumerate(
+        [(2, 3, 1, (8,)), (3, 5, 2, (4, 6)), (5, 7, 2, (2, 3, 4))]
+    ):
+        mixer = _seeded(
+            seed, lambda n=n, s=s, layers=layers: LinearMixer(n, s, hypernet_layers=layers)
+        )
+        gen = torch.Generator().manual_seed(seed)
+        agent_qs, states = (
+            torch.randn(*lead, n, generator=gen),
+            torch.randn(*lead, s, generator=gen),
+        )
+        with torch.no_grad():
+            expected = mixer(agent_qs, states)
+            got = fn(mixer.hyper_w_1, mixer.V, agent_qs.clone(), states.clone())
+            got = tensor_like(
+                name, got, expected, "sum over the agents and keep that axis: [..., 1]."
+            )
+            if torch.allclose(got, expected, atol=1e-5):
+                continue
+            w, v = mixer.hyper_w_1(states), mixer.V(states)
+            if torch.allclose(got, (agent_qs * w).sum(-1, keepdim=True) + v, atol=1e-5):
+                hint = "the weights must be non-negative: |w_a(s)|, or Q_tot is not monotonic."
+            elif torch.allclose(got, (agent_qs * w.abs()).sum(-1, keepdim=True), atol=1e-5):
+                hint = "add the state-dependent bias V(s)."
+            else:
+                hint = "q_tot = (agent_qs * |hyper_w(states)|).sum(-1, keepdim=True) + V(states)."
+        raise fail(name, f"wrong values for {n} agents, batch shape {lead}", hint)
+    return report_pass(name, "3 mixers, equal to LinearMixer (QMIX-Lin)")

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..agents import build_inputs
-from ._common import fail, report_pass
+from ._common import fail, report_pass, tensor_like
 
-__all__ = ["check_build_inputs", "check_gru_step", "check_unroll_with_resets"]
-
-
-def _as_tensor(name: str, got, hint: str) -> torch.Tensor:
-    if not isinstance(got, torch.Tensor):
-        raise fail(name, f"returned {type(got).__name__}", hint)
-    return got
+__all__ = sorted(
+    ["check_build_inputs", "check_gru_step", "check_unroll_with_resets", "check_memory_bounds"]
+)
 
 
 def check_build_inputs(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> bool:
@@ -40,23 +37,23 @@ def check_build_inputs(fn: Callable[[torch.Tensor, torch.Tensor, int], torch.Ten
         last = torch.randint(-1, n_actions, (*lead, n_agents), generator=gen)
         last.view(-1)[0] = -1  # at least one first step in every case
         expected = build_inputs(obs, last, n_actions, agent_id=True)
-        got = _as_tensor(name, fn(obs.clone(), last.clone(), n_actions), "return a torch.Tensor.")
-        if got.shape != expected.shape:
-            size = obs_dim + n_actions + n_agents
-            if got.shape[-1] == obs_dim + n_actions:
-                hint = "append the one-hot of each agent's id (torch.eye(n_agents)) as well."
-            elif got.shape[-1] == obs_dim + n_agents:
-                hint = "append the one-hot of the last action as well (F.one_hot)."
-            elif got.shape[-1] == obs_dim + n_actions + 1 + n_agents:
-                hint = (
+
+        def hint(
+            got_shape: tuple[int, ...], o: int = obs_dim, a: int = n_actions, n: int = n_agents
+        ) -> str:
+            width = got_shape[-1] if got_shape else 0
+            if width == o + a:
+                return "append the one-hot of each agent's id (torch.eye(n_agents)) as well."
+            if width == o + n:
+                return "append the one-hot of the last action as well (F.one_hot)."
+            if width == o + a + 1 + n:
+                return (
                     "one-hot -1 as all zeros with n_actions columns: one-hot (action + 1) "
                     "over n_actions + 1 classes, then drop the first column."
                 )
-            else:
-                hint = f"concatenate along the last axis: obs_dim + n_actions + n_agents = {size}."
-            raise fail(
-                name, f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}", hint
-            )
+            return f"concatenate along the last axis: obs_dim + n_actions + n_agents = {o + a + n}."
+
+        got = tensor_like(name, fn(obs.clone(), last.clone(), n_actions), expected, hint)
         got = got.to(expected.dtype)
         if torch.allclose(got, expected):
             continue
@@ -104,15 +101,13 @@ def check_gru_step(fn: Callable[..., torch.Tensor]) -> bool:
         b_ih, b_hh = cell.bias_ih.detach(), cell.bias_hh.detach()
         with torch.no_grad():
             expected = cell(x, h)
-        got = _as_tensor(
-            name, fn(x.clone(), h.clone(), w_ih, w_hh, b_ih, b_hh), "return h' as a tensor."
+        got = tensor_like(
+            name,
+            fn(x.clone(), h.clone(), w_ih, w_hh, b_ih, b_hh),
+            expected,
+            "h' has the shape of h: [batch, hidden].",
+            type_hint="return h' as a tensor.",
         )
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                "h' has the shape of h: [batch, hidden].",
-            )
         got = got.detach()
         if torch.allclose(got, expected, atol=1e-5):
             continue
@@ -183,13 +178,13 @@ def check_unroll_with_resets(fn: Callable[..., torch.Tensor]) -> bool:
         with torch.no_grad():
             expected = _unroll(cell, inputs, starts)
             got = fn(cell, inputs.clone(), starts.clone())
-            got = _as_tensor(name, got, "return the stacked hidden states [T, B, H].")
-            if got.shape != expected.shape:
-                raise fail(
-                    name,
-                    f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                    "one hidden state per step and stream: torch.stack over time.",
-                )
+            got = tensor_like(
+                name,
+                got,
+                expected,
+                "one hidden state per step and stream: torch.stack over time.",
+                type_hint="return the stacked hidden states [T, B, H].",
+            )
             if torch.allclose(got, expected, atol=1e-5):
                 continue
             if torch.allclose(got, _unroll(cell, inputs, starts, reset=False), atol=1e-5):
@@ -206,3 +201,33 @@ def check_unroll_with_resets(fn: Callable[..., torch.Tensor]) -> bool:
                 hint = "h = cell(inputs[t], h * (~starts[t]).float()[:, None]) at every step t."
             raise fail(name, f"wrong hidden states for {steps} steps of {batch} streams", hint)
     return report_pass(name, "2 streams of episodes, resets in place")
+
+
+def check_memory_bounds(fn: Callable[[int, int], tuple]) -> bool:
+    """``fn(n_agents, n_cues)`` returns ``(memoryless, random)`` for the memory task with
+    ``n_cues`` equally likely cues (and as many actions at the last step): the best
+    expected return of a team without memory, and that of a team picking its last actions
+    uniformly at random."""
+    name = "memory_bounds"
+    cases = [(2, 2), (2, 3), (3, 2), (4, 5), (1, 4)]
+    for n_agents, n_cues in cases:
+        expected = (1.0 / n_cues, (1.0 / n_cues) ** n_agents)
+        try:
+            got = tuple(float(x) for x in fn(n_agents, n_cues))
+        except (TypeError, ValueError):
+            raise fail(name, "did not return two numbers", "return (memoryless, random).") from None
+        if len(got) == 2 and np.allclose(got, expected):
+            continue
+        seen = f"fn({n_agents}, {n_cues}) returned {got}, expected {expected}"
+        if len(got) == 2 and np.isclose(got[0], (1.0 / n_cues) ** n_agents):
+            hint = "a memoryless team need not play at random: it plays one fixed joint action at the last step, all agents naming the same cue, right for one cue in n_cues."
+        elif len(got) == 2 and np.isclose(got[1], 1.0 / n_cues):
+            hint = (
+                "at random, every one of the n agents must name the cue: (1 / n_cues) ** n_agents."
+            )
+        else:
+            hint = "memoryless: one fixed joint action, paid when the cue matches it: 1 / n_cues; random: (1 / n_cues) ** n_agents."
+        raise fail(name, seen, hint)
+    return report_pass(
+        name, f"{len(cases)} task sizes: 1/2 without memory, 1/4 at random for 2 agents and 2 cues"
+    )

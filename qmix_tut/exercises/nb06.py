@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 import torch
 
-from ._common import fail, report_pass, tensor_like
+from ._common import fail, report_pass, scalar_like, tensor_like
 
-__all__ = ["check_double_q_values", "check_masked_td_loss", "check_td_targets"]
+__all__ = sorted(
+    ["check_double_q_values", "check_masked_td_loss", "check_td_targets", "check_n_step_targets"]
+)
 
 
 def check_td_targets(fn: Callable[..., torch.Tensor]) -> bool:
@@ -120,11 +122,7 @@ def check_masked_td_loss(fn: Callable[..., torch.Tensor]) -> bool:
         d = (q_tot - y).detach()
         expected = (mask * d**2).sum() / mask.sum()
         got = fn(q_tot, y, mask.clone())
-        if not isinstance(got, torch.Tensor):
-            raise fail(name, f"returned {type(got).__name__}", "return a torch.Tensor.")
-        if got.numel() != 1:
-            raise fail(name, f"returned shape {tuple(got.shape)}", "return one number (a scalar).")
-        value = got.detach().reshape(())
+        value = scalar_like(name, got, "return one number (a scalar).").detach()
         if not torch.allclose(value, expected):
             if torch.allclose(value, (d**2).mean()):
                 hint = "padded steps are not real transitions: weight each squared error by mask."
@@ -150,3 +148,56 @@ def check_masked_td_loss(fn: Callable[..., torch.Tensor]) -> bool:
         if q_tot.grad is None or q_tot.grad[mask == 0].abs().sum() > 0:
             raise fail(name, "padded steps get gradient", "multiply by mask before summing.")
     return report_pass(name, "real steps only, the target held fixed")
+
+
+def _n_step(reward, terminated, mask, next_q, gamma, n):
+    B, T = reward.shape
+    out = torch.zeros_like(reward)
+    for b in range(B):
+        for t in range(T):
+            total, discount = 0.0, 1.0
+            for k in range(n):
+                i = t + k
+                total += discount * float(reward[b, i])
+                discount *= gamma
+                if terminated[b, i] > 0:
+                    break
+                last_real = i + 1 >= T or mask[b, i + 1] == 0
+                if k == n - 1 or last_real:
+                    total += discount * float(next_q[b, i])
+                    break
+            out[b, t] = total
+    return out
+
+
+def check_n_step_targets(fn: Callable[..., torch.Tensor]) -> bool:
+    """``fn(reward, terminated, mask, next_q_tot, gamma, n)``, all ``[B, T]`` except gamma
+    and n, returns the n-step targets ``G_t = r_t + gamma r_{t+1} + ... + gamma^(m-1)
+    r_{t+m-1} + gamma^m Q^-(t+m-1)``, where ``next_q_tot[:, i]`` is the target network's value
+    of the state after step ``i``; the sum stops early (m < n) at a real ending (no
+    bootstrap) or at the episode's last real step (bootstrap there). Padded steps
+    (``mask == 0``) are not checked."""
+    name = "n_step_targets"
+    gen = torch.Generator().manual_seed(6)
+    B, T = 4, 7
+    reward, next_q = torch.randn(B, T, generator=gen), torch.randn(B, T, generator=gen) * 3
+    terminated, mask = torch.zeros(B, T), torch.ones(B, T)
+    terminated[0, 4], mask[0, 5:] = 1.0, 0.0  # a real ending at step 4, then padding
+    mask[1, 3:] = 0.0  # cut by a time limit after step 2: bootstraps there
+    for gamma, n in [(0.9, 1), (0.99, 3), (0.5, 7), (0.95, 2)]:
+        expected = _n_step(reward, terminated, mask, next_q, gamma, n)
+        got = fn(reward.clone(), terminated.clone(), mask.clone(), next_q.clone(), gamma, n)
+        got = tensor_like(name, got, expected, "one target per step: [B, T].")
+        if torch.allclose(got * mask, expected * mask, atol=1e-5):
+            continue
+        one_step = reward + gamma * (1 - terminated) * next_q
+        if torch.allclose(got * mask, one_step * mask, atol=1e-5):
+            hint = "that is the one-step target; add the next n - 1 rewards, discounted, before bootstrapping."
+        elif not torch.allclose(got[1] * mask[1], expected[1] * mask[1], atol=1e-5):
+            hint = "episode 1 was cut by its time limit after step 2: near the end, sum the rewards that exist and bootstrap from next_q_tot at the last real step."
+        elif not torch.allclose(got[0] * mask[0], expected[0] * mask[0], atol=1e-5):
+            hint = "episode 0 really ends at step 4: a sum that reaches a terminated step stops there, with no bootstrap."
+        else:
+            hint = "G_t = sum_k gamma^k r_{t+k} over m steps, plus gamma^m next_q_tot[t+m-1] unless step t+m-1 ended the task."
+        raise fail(name, f"wrong targets for n = {n}, gamma = {gamma}", hint)
+    return report_pass(name, "n = 1 to 7, a real ending and a time limit")

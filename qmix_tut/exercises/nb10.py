@@ -15,9 +15,17 @@ import numpy as np
 import torch
 
 from ..envs.games import NAMED_MATRIX_GAMES
-from ._common import fail, report_pass
+from ._common import array_like, fail, report_pass, scalar_like, tensor_like
 
-__all__ = ["check_expected_payoff", "check_ow_weights", "check_weighted_td_loss"]
+__all__ = sorted(
+    [
+        "check_expected_payoff",
+        "check_ow_weights",
+        "check_weighted_td_loss",
+        "check_optimism_needed",
+        "check_cw_weights",
+    ]
+)
 
 
 def check_expected_payoff(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> bool:
@@ -32,13 +40,12 @@ def check_expected_payoff(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) ->
         cases.append((np.round(rng.normal(size=(a, a)) * 5, 1), policy / policy.sum()))
     for payoff, policy in cases:
         expected = payoff @ policy
-        got = np.asarray(fn(payoff.copy(), policy.copy()), dtype=np.float64)
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {got.shape}, expected {expected.shape}",
-                "one value per action of agent 1 (the rows).",
-            )
+        got = array_like(
+            name,
+            fn(payoff.copy(), policy.copy()),
+            expected,
+            "one value per action of agent 1 (the rows).",
+        )
         if np.allclose(got, expected, atol=1e-9):
             continue
         if np.allclose(got, policy @ payoff, atol=1e-9):
@@ -71,12 +78,7 @@ def check_ow_weights(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Ten
         got = fn(q_tot.clone(), targets.clone(), alpha)
         if not isinstance(got, torch.Tensor):
             got = torch.as_tensor(got)
-        if got.shape != expected.shape:
-            raise fail(
-                name,
-                f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}",
-                "one weight per transition, the shape of q_tot.",
-            )
+        got = tensor_like(name, got, expected, "one weight per transition, the shape of q_tot.")
         got = got.float()
         if torch.allclose(got, expected):
             continue
@@ -110,9 +112,8 @@ def check_weighted_td_loss(fn: Callable) -> bool:
         q_in = q_tot.clone().requires_grad_(True)
         y_in = targets.clone().requires_grad_(True)
         got = fn(q_in, y_in, mask.clone(), alpha)
-        if not isinstance(got, torch.Tensor) or got.numel() != 1:
-            raise fail(name, f"returned {got!r}", "return the loss as a one-element tensor.")
-        if not torch.allclose(got.detach().reshape(()), expected, atol=1e-5):
+        value = scalar_like(name, got, "return the loss as a one-element tensor.").detach()
+        if not torch.allclose(value, expected, atol=1e-5):
             sq = (q_tot - targets) ** 2
             candidates = {
                 "unweighted": (mask * sq).sum() / mask.sum(),
@@ -142,3 +143,94 @@ def check_weighted_td_loss(fn: Callable) -> bool:
         if q_in.grad is None:
             raise fail(name, "no gradient reaches q_tot", "compute the loss from q_tot itself.")
     return report_pass(name, "2 batches, masked steps and gradient flow checked")
+
+
+def _optimism_needed(payoff: np.ndarray, o: int) -> float:
+    others = [j for j in range(payoff.shape[1]) if j != o]
+    low, high = 0.0, 1.0
+    for i in range(payoff.shape[0]):
+        if i == o:
+            continue
+        a = payoff[o, o] - payoff[i, o]  # the advantage of o when the partner plays o
+        b = float(np.mean(payoff[o, others] - payoff[i, others]))  # ... when it plays the rest
+        if a >= 0 and b >= 0:
+            continue
+        if a < 0 and b < 0:
+            return float("nan")
+        cross = b / (b - a)  # where p a + (1 - p) b = 0
+        if a < 0:
+            high = min(high, cross)  # only p up to here keep o a best reply against row i
+        else:
+            low = max(low, cross)
+    return low if low <= high + 1e-12 else float("nan")
+
+
+def check_optimism_needed(fn: Callable[[np.ndarray, int], float]) -> bool:
+    """``fn(payoff, action)`` returns the smallest probability ``p`` with which agent 2 must
+    play ``action`` (spreading the rest uniformly over its other actions) for agent 1's own
+    ``action`` to be a best reply, i.e. to earn at least as much on average as any other
+    row; ``nan`` if no ``p`` in [0, 1] does it."""
+    name = "optimism_needed"
+    games = {
+        "climbing": np.array([[11.0, -30.0, 0.0], [-30.0, 7.0, 6.0], [0.0, 0.0, 5.0]]),
+        "qtran": np.array([[8.0, -12.0, -12.0], [-12.0, 0.0, 0.0], [-12.0, 0.0, 0.0]]),
+        "penalty": np.array([[-100.0, 0.0, 10.0], [0.0, 2.0, 0.0], [10.0, 0.0, -100.0]]),
+        "dominant": np.array([[5.0, 4.0], [1.0, 0.0]]),
+    }
+    cases = [
+        ("climbing", 0),
+        ("qtran", 0),
+        ("penalty", 2),
+        ("penalty", 1),
+        ("dominant", 0),
+        ("dominant", 1),
+    ]
+    for game, action in cases:
+        payoff = games[game]
+        expected = _optimism_needed(payoff, action)
+        got = float(fn(payoff.copy(), action))
+        if (np.isnan(expected) and np.isnan(got)) or abs(got - expected) < 1e-4:
+            continue
+        seen = f"{game} {payoff.tolist()}, action {action}: got {got:.4g}, expected {expected:.4g}"
+        if np.isnan(expected):
+            hint = "here no probability makes the action a best reply: return nan."
+        elif abs(expected) < 1e-12:
+            hint = "this action is a best reply whatever the partner does: p = 0."
+        else:
+            hint = "E_i(p) = p * payoff[i, a] + (1 - p) * mean of payoff[i, others]; find the smallest p with E_a(p) >= E_i(p) for every row i (each condition is linear in p)."
+        raise fail(name, seen, hint)
+    return report_pass(
+        name, f"{len(cases)} cases: climbing's A needs p >= 0.61, QTRAN's A p >= 0.375"
+    )
+
+
+def check_cw_weights(fn: Callable[[np.ndarray, np.ndarray, float], np.ndarray]) -> bool:
+    """``fn(q_tot, payoff, alpha)`` returns central weights for a one-step game, where the
+    true value of a joint action is its payoff: 1 for the current greedy joint action
+    (the argmax of ``q_tot``) and for every joint action whose payoff beats that greedy
+    action's payoff; ``alpha`` elsewhere."""
+    name = "cw_weights"
+    rng = np.random.default_rng(21)
+    qtran = np.array([[8.0, -12.0, -12.0], [-12.0, 0.0, 0.0], [-12.0, 0.0, 0.0]])
+    cases = [
+        (rng.normal(size=(3, 3)), np.round(rng.normal(size=(3, 3)) * 3, 1), a) for a in (0.1, 0.5)
+    ]
+    cases.append((np.array([[-7.8, -7.8, -7.8], [-7.8, 0.2, 0.3], [-7.8, 0.2, 0.2]]), qtran, 0.1))
+    for q_tot, payoff, alpha in cases:
+        greedy = np.unravel_index(np.argmax(q_tot), q_tot.shape)
+        expected = np.where(payoff > payoff[greedy], 1.0, alpha)
+        expected[greedy] = 1.0
+        got = array_like(
+            name, fn(q_tot.copy(), payoff.copy(), alpha), q_tot, "one weight per joint action."
+        )
+        if np.allclose(got, expected):
+            continue
+        seen = f"q_tot {np.round(q_tot, 2).tolist()}, payoff {payoff.tolist()}, alpha {alpha}"
+        if np.allclose(got, np.where(payoff > payoff[greedy], 1.0, alpha)):
+            hint = "the greedy joint action itself always gets full weight."
+        elif np.allclose(got, np.where(q_tot < payoff, 1.0, alpha)):
+            hint = "that is the optimistic weighting; the central one compares each payoff with the payoff of Q_tot's greedy joint action."
+        else:
+            hint = "w(u) = 1 if payoff[u] > payoff[argmax q_tot] or u is that argmax, else alpha."
+        raise fail(name, seen, hint)
+    return report_pass(name, f"{len(cases)} tables, QTRAN's game included")

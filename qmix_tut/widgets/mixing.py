@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import nn
 
+from .. import algorithms
 from ..analysis import igm_holds, joint_q_table, mixer_gradients
 from ..plotting import OKABE_ITO, algo_label, plot_learning_curves, plot_q_table, style
 
@@ -355,7 +356,7 @@ def hypernet_state_widget(
 # ------------------------------------------------------------------------------------------
 # notebook 04: the QMIX paper's ablations on the two-step game
 # ------------------------------------------------------------------------------------------
-ABLATION_ALGOS = ("qmix", "qmix_ns", "qmix_lin", "vdn_s", "vdn", "iql")
+ABLATION_ALGOS = algorithms.ABLATION_ALGOS
 
 Curves = dict[str, list[dict[str, np.ndarray]]]
 """algorithm -> one dict per seed with arrays ``env_steps``, ``eval_return``, ``loss``."""
@@ -526,8 +527,10 @@ def ablation_widget(stored: Curves | None = None, initial: Curves | None = None)
     def show(curves: Curves, runs: Any = None, note: str = "") -> None:
         box.results.clear()
         box.results.update({"runs": runs, "curves": curves, "summary": ablation_summary(curves)})
-        summary.value = note + "Greedy returns: " + ", ".join(
-            f"{algo_label(a)} {s['mean']:g}" for a, s in box.results["summary"].items()
+        summary.value = (
+            note
+            + "Greedy returns: "
+            + ", ".join(f"{algo_label(a)} {s['mean']:g}" for a, s in box.results["summary"].items())
         )
         picture.value = png(ablation_figure(curves, stored))
 
