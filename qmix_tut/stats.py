@@ -41,8 +41,6 @@ LAST_EVALS = 5
 """How many of a run's last evaluations its score averages."""
 DEFAULT_REPS = 2000
 """Bootstrap resamples for an interval (Agarwal et al. use 2,000 to 50,000)."""
-SWEEP_RUN_FILE = "sweep_run.json"
-"""Written by :mod:`qmix_tut.sweep` in each run directory: task, variant, algo and seed."""
 
 _SEED_DIR = re.compile(r"^seed(\d+)$")
 
@@ -200,9 +198,6 @@ def _identify(run: Path) -> tuple[str, str, int | None, int | None]:
     if (run / "config.json").exists():
         config = json.loads((run / "config.json").read_text())
         total = config.get("total_steps")
-    if (run / SWEEP_RUN_FILE).exists():
-        info = json.loads((run / SWEEP_RUN_FILE).read_text())
-        return info["task"], info["variant"], int(info["seed"]), total
     match = _SEED_DIR.match(run.name)
     if match and run.parent != run.parent.parent:
         # the stored layout: <task>/<algo>/seed<k>
@@ -213,8 +208,8 @@ def _identify(run: Path) -> tuple[str, str, int | None, int | None]:
             task += json.dumps(config["env_kwargs"], sort_keys=True)
         return task, config["algo"], config.get("seed"), total
     raise ValueError(
-        f"cannot tell the task and algorithm of {run}: it has no config.json, no "
-        f"{SWEEP_RUN_FILE} and is not laid out as <task>/<algo>/seed<k>"
+        f"cannot tell the task and algorithm of {run}: it has no config.json and is not "
+        "laid out as <task>/<algo>/seed<k>"
     )
 
 
@@ -350,7 +345,7 @@ class Comparison:
 
 
 def _header(pct: str) -> str:
-    return f"{'algo':<22}{'runs':>5}{'IQM':>11}   {pct + ' interval':<24}"
+    return f"{'algo':<22}{'runs':>5}{'IQM':>11}   {pct} interval"
 
 
 def _row(g: GroupStats) -> str:
@@ -512,7 +507,7 @@ def comparison_figure(comparison: Comparison):
                 range(len(groups)),
                 [f"{shown(n)}  n={g.n}" for n, g in zip(names, groups, strict=True)],
             )
-            ax_iqm.invert_yaxis()
+            ax_iqm.set_ylim(len(groups) - 0.4, -0.6)  # first algorithm on top
             what = "normalised score" if task == "pooled" else "score"
             ax_iqm.set_xlabel(f"IQM {what}, {comparison.level:.0%} interval")
             ax_iqm.set_title(task if task != "pooled" else "pooled over tasks (normalised)")
