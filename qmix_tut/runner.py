@@ -1,9 +1,20 @@
-"""Collect episodes: epsilon-greedy over available actions, many environments at once.
+"""Collect episodes over available actions only, many environments at once.
 
 All environments play one episode each in lock step ("a round"); at every step one
 batched forward pass of the shared agent network chooses the actions of every agent in
 every environment. Episodes are written straight into preallocated arrays laid out like
 the replay buffer.
+
+Two ways of choosing actions, picked once when the runner is built:
+
+- ``"epsilon_greedy"`` (the value methods): the agent's outputs are Q-values; each agent
+  takes the best available action, or with probability epsilon a uniformly random one
+  (:func:`choose_actions`).
+- ``"policy"`` (COMA): the agent's outputs are logits of a policy; each agent samples from
+  the softmax over its available actions mixed with an epsilon floor (:func:`policy_probs`,
+  :func:`sample_actions`). Such episodes carry two more fields for the actor-critic: the
+  ``epsilon`` each was collected with, and ``final_actions``, the actions the policy would
+  take in each episode's last observation (a time-limit ending bootstraps from them).
 
 >>> from qmix_tut.envs import make
 >>> from qmix_tut.agents import MLPAgent, agent_input_dim
@@ -22,9 +33,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-from .agents import build_inputs
+from .agents import AgentNetwork, build_inputs
 
 
 def epsilon_at(step: int, start: float, finish: float, anneal_steps: int) -> float:
@@ -57,19 +67,73 @@ def choose_actions(
     return torch.where(explore, random_actions, greedy)
 
 
+def policy_probs(logits: torch.Tensor, avail: torch.Tensor, epsilon: float | torch.Tensor):
+    """The exploring policy: softmax over available actions mixed with an epsilon floor.
+
+    ``pi = (1 - epsilon) * softmax(logits over available actions) + epsilon / n_available``
+    on available actions and exactly 0 on unavailable ones (Foerster et al. 2018, sec. 6).
+    logits, avail: ``[..., A]``; epsilon: a number or a tensor broadcasting against
+    ``[...]``. A row with no available action at all (an agent that has left) gets all
+    zeros. Returns ``pi`` shaped ``[..., A]``.
+
+    >>> pi = policy_probs(torch.tensor([0.0, 5.0, 1.0]), torch.tensor([1.0, 0.0, 1.0]), 0.2)
+    >>> pi[1].item(), round(pi.sum().item(), 6)
+    (0.0, 1.0)
+    """
+    if logits.shape != avail.shape:
+        raise ValueError(
+            f"logits and avail must have one shape [..., A], got {tuple(logits.shape)} "
+            f"and {tuple(avail.shape)}"
+        )
+    available = avail > 0
+    n_avail = available.sum(-1, keepdim=True)
+    any_avail = n_avail > 0
+    # an all-unavailable row would give 0/0; let it see every logit, then zero it below
+    masked = logits.masked_fill(~available & any_avail, -torch.inf)
+    soft = torch.softmax(masked, dim=-1)
+    eps = torch.as_tensor(epsilon, dtype=logits.dtype, device=logits.device)
+    if eps.dim() > 0:
+        eps = eps.unsqueeze(-1)
+    pi = (1.0 - eps) * soft + eps / n_avail.clamp(min=1)
+    return torch.where(available, pi, torch.zeros_like(pi))
+
+
+def sample_actions(pi: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One action per row of ``pi[..., A]``, drawn from it; a row of zeros gives action 0."""
+    flat = pi.reshape(-1, pi.shape[-1])
+    empty = flat.sum(-1) <= 0
+    if bool(empty.any()):  # an agent with nothing available takes action 0 (it is ignored)
+        flat = flat.clone()
+        flat[empty, 0] = 1.0
+    return torch.multinomial(flat, 1, generator=generator).view(pi.shape[:-1])
+
+
+ACTION_SELECTIONS = ("epsilon_greedy", "policy")
+
+
 class EpisodeRunner:
-    """Plays one episode in each of its environments per call to :meth:`run`."""
+    """Plays one episode in each of its environments per call to :meth:`run`.
+
+    ``action_selection`` is ``"epsilon_greedy"`` (the agent outputs Q-values) or
+    ``"policy"`` (the agent outputs policy logits, sampled with an epsilon floor).
+    """
 
     def __init__(
         self,
         envs: Sequence,
-        agent: nn.Module,
+        agent: AgentNetwork,
         last_action_input: bool = True,
         agent_id_input: bool = True,
         generator: torch.Generator | None = None,
+        action_selection: str = "epsilon_greedy",
     ) -> None:
         if len(envs) == 0:
             raise ValueError("EpisodeRunner needs at least one environment")
+        if action_selection not in ACTION_SELECTIONS:
+            raise ValueError(
+                f"action_selection must be one of {list(ACTION_SELECTIONS)}, got {action_selection!r}"
+            )
+        self.action_selection = action_selection
         self.envs, self.agent = list(envs), agent
         e = self.envs[0]
         self.n_agents, self.n_actions = e.n_agents, e.n_actions
@@ -96,7 +160,10 @@ class EpisodeRunner:
         """Play one episode per environment (the first ``n_envs`` of them).
 
         Returns the episodes as tensors shaped for ``EpisodeBuffer.insert`` and statistics:
-        ``returns`` and ``lengths`` per episode and ``steps``, the env steps taken.
+        ``returns`` and ``lengths`` per episode and ``steps``, the env steps taken. With
+        ``action_selection="policy"`` epsilon is the policy's floor, and the episodes also
+        hold ``final_actions[E, n]`` (sampled in each episode's last observation) and
+        ``epsilon[E]``.
         """
         n_envs = len(self.envs) if n_envs is None else n_envs
         if len(seeds) != n_envs:
@@ -105,32 +172,49 @@ class EpisodeRunner:
         ep = self._empty(n_envs)
         for i, env in enumerate(envs):
             ep["obs"][i, 0], ep["state"][i, 0], ep["avail"][i, 0] = env.reset(seed=seeds[i])
-        # with uniform exploration (epsilon 1) the agent is never asked: skip its set-up
-        greedy_part = epsilon < 1.0
-        if greedy_part:
+        policy = self.action_selection == "policy"
+        # with uniform epsilon-greedy exploration (epsilon 1) the agent is never asked:
+        # skip its set-up; a policy is always asked
+        asks_agent = policy or epsilon < 1.0
+        if asks_agent:
             device = next(self.agent.parameters()).device
             hidden = self.agent.init_hidden(n_envs * self.n_agents)
             last_actions = torch.full((n_envs, self.n_agents), -1, dtype=torch.int64)
+
+        def agent_outputs(t: int) -> torch.Tensor:
+            nonlocal hidden
+            obs = torch.from_numpy(ep["obs"][:, t])
+            inputs = build_inputs(
+                obs,
+                last_actions if self.last_action_input else None,
+                self.n_actions,
+                self.agent_id_input,
+            )
+            # every agent of every environment in one forward pass, one step long
+            flat = inputs.reshape(n_envs * self.n_agents, 1, -1).to(device)
+            out, hidden = self.agent(flat, hidden)
+            return out.reshape(n_envs, self.n_agents, self.n_actions).cpu()
+
+        def policy_actions(t: int) -> torch.Tensor:
+            pi = policy_probs(agent_outputs(t), torch.from_numpy(ep["avail"][:, t]), epsilon)
+            return sample_actions(pi, self.generator)
+
         running = list(range(n_envs))  # the envs whose episode goes on
         returns = np.zeros(n_envs, np.float64)
         lengths = np.zeros(n_envs, np.int64)
+        final_actions = np.zeros((n_envs, self.n_agents), np.int64)
         t = 0
         while running:
-            q = None
-            if greedy_part:
-                obs = torch.from_numpy(ep["obs"][:, t])
-                inputs = build_inputs(
-                    obs,
-                    last_actions if self.last_action_input else None,
-                    self.n_actions,
-                    self.agent_id_input,
-                )
-                # every agent of every environment in one forward pass, one step long
-                flat = inputs.reshape(n_envs * self.n_agents, 1, -1).to(device)
-                q, hidden = self.agent(flat, hidden)
-                q = q.reshape(n_envs, self.n_agents, self.n_actions).cpu()
-            avail = torch.from_numpy(ep["avail"][:, t])
-            actions = choose_actions(q, avail, epsilon, self.generator)
+            if policy:
+                actions = policy_actions(t)
+                # an episode that ended at the last step: its final actions are these
+                ended_last_step = lengths == t
+                ended_last_step[running] = False
+                final_actions[ended_last_step] = actions.numpy()[ended_last_step]
+            else:
+                q = agent_outputs(t) if asks_agent else None
+                avail = torch.from_numpy(ep["avail"][:, t])
+                actions = choose_actions(q, avail, epsilon, self.generator)
             actions_np = actions.numpy()
             still_running = []
             for i in running:
@@ -155,9 +239,14 @@ class EpisodeRunner:
                         )
                     still_running.append(i)
             running = still_running
-            if greedy_part:
+            if asks_agent:
                 last_actions = actions
             t += 1
         episodes = {k: torch.from_numpy(v) for k, v in ep.items()}
+        if policy:  # the episodes that ended last still need their final actions
+            last = lengths == t
+            final_actions[last] = policy_actions(t).numpy()[last]
+            episodes["final_actions"] = torch.from_numpy(final_actions)
+            episodes["epsilon"] = torch.full((n_envs,), float(epsilon), dtype=torch.float64)
         stats = {"returns": returns, "lengths": lengths, "steps": int(lengths.sum())}
         return episodes, stats

@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -236,9 +236,6 @@ def estimate_memory(config: Config, env_info: dict) -> dict[str, int]:
     params = sum(p.numel() for p in agent.parameters())
     if mixer is not None:
         params += sum(p.numel() for p in mixer.parameters())
-    if config.algo == "coma":  # the critic: state, observation, actions and id in, A out
-        h = config.critic_hidden_dim
-        params += (state + obs + 2 * n * a + n) * h + h * h + h * a
     in_dim = agent_input_dim(obs, a, n, config.last_action_input, config.agent_id_input)
     per_step = n * (in_dim + 12 * config.hidden_dim + 4 * a) + 4 * (
         n * config.mixer_embed + config.hypernet_embed
@@ -644,8 +641,7 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
         raise ValueError(f"run directory {run_dir} is a file, not a directory")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        # unbuffered, so that a full disk shows at the write and never at close
-        fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        lock_file: IO[str] = open(run_dir / LOCK_NAME, "a+")
     except OSError as err:
         raise _dir_error(err, run_dir) from None
     try:
@@ -655,17 +651,19 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
             fcntl = None
         if fcntl is not None:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                owner = os.read(fd, 64).decode(errors="replace").strip()
+                lock_file.seek(0)
+                owner = lock_file.read().strip()
                 raise ValueError(
                     f"run directory {run_dir} is in use by another training run"
                     f"{f' (process {owner})' if owner else ''}; wait for it to end or use "
                     "another directory"
                 ) from None
             try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                lock_file.truncate(0)
+                lock_file.write(f"{os.getpid()}\n")
+                lock_file.flush()
             except OSError as err:
                 raise _dir_error(err, run_dir) from None
         for name in os.listdir(run_dir):  # left by a process killed mid-write
@@ -673,7 +671,7 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
                 (run_dir / name).unlink(missing_ok=True)
         yield run_dir
     finally:
-        os.close(fd)  # releases the lock
+        lock_file.close()  # releases the lock
 
 
 def _dir_error(err: OSError, run_dir: Path) -> Exception:
@@ -942,7 +940,7 @@ def _non_finite(
     inspection: resuming it would meet the same update again); otherwise the last
     checkpoint, written before any weight turned non-finite, is kept.
     """
-    where = f"training stopped at {trainer.env_steps} env steps: {str(err).rstrip('.')}"
+    where = f"training stopped at {trainer.env_steps} env steps: {err}"
     if run_path is None:
         return NonFiniteError(where)
     if trainer.weights_finite():
