@@ -15,11 +15,35 @@ learning over whole episodes fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Protocol
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .algorithms import AGENTS, RNN_CELLS
+
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
+
+
+class AgentNetwork(Protocol):
+    """What the runner and the learner need of an agent network (both agents here are one).
+
+    ``forward(inputs[..., input_dim], hidden) -> (q[..., n_actions], hidden)``; a
+    ``recurrent`` agent takes whole sequences ``[B, T, input_dim]``.
+    """
+
+    recurrent: bool
+    n_actions: int
+
+    def init_hidden(self, batch_size: int) -> Hidden: ...
+
+    def __call__(
+        self, inputs: torch.Tensor, hidden: Hidden = None
+    ) -> tuple[torch.Tensor, Hidden]: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
 
 
 def agent_input_dim(
@@ -82,9 +106,11 @@ class MLPAgent(nn.Module):
         self.fc3 = nn.Linear(hidden_dim, n_actions)
 
     def init_hidden(self, batch_size: int) -> None:
+        """No memory: always None."""
         return None
 
     def forward(self, inputs: torch.Tensor, hidden: Hidden = None) -> tuple[torch.Tensor, None]:
+        """``inputs[..., input_dim] -> (q[..., n_actions], None)``."""
         _check_last_dim(inputs, self.input_dim, "inputs")
         x = F.relu(self.fc1(inputs))
         x = F.relu(self.fc2(x))
@@ -105,8 +131,8 @@ class RNNAgent(nn.Module):
         self, input_dim: int, n_actions: int, hidden_dim: int = 64, cell: str = "gru"
     ) -> None:
         super().__init__()
-        if cell not in ("gru", "lstm"):
-            raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
+        if cell not in RNN_CELLS:
+            raise ValueError(f"cell must be one of {', '.join(RNN_CELLS)}, got {cell!r}")
         self.input_dim, self.n_actions, self.hidden_dim, self.cell = (
             input_dim,
             n_actions,
@@ -119,10 +145,12 @@ class RNNAgent(nn.Module):
         self.fc2 = nn.Linear(hidden_dim, n_actions)
 
     def init_hidden(self, batch_size: int) -> Hidden:
+        """Zeros ``[1, batch_size, hidden_dim]`` (a pair for the LSTM): an episode's start."""
         h = self.fc1.weight.new_zeros(1, batch_size, self.hidden_dim)
         return (h, h.clone()) if self.cell == "lstm" else h
 
     def forward(self, inputs: torch.Tensor, hidden: Hidden = None) -> tuple[torch.Tensor, Hidden]:
+        """``inputs[B, T, input_dim] -> (q[B, T, n_actions], hidden)``, unrolled over T."""
         _check_last_dim(inputs, self.input_dim, "inputs")
         if inputs.dim() != 3:
             raise ValueError(
@@ -133,13 +161,15 @@ class RNNAgent(nn.Module):
         return self.fc2(x), hidden
 
 
-def make_agent(kind: str, input_dim: int, n_actions: int, hidden_dim: int = 64, cell: str = "gru"):
-    """Build ``"mlp"`` or ``"rnn"`` agent by name."""
+def make_agent(
+    kind: str, input_dim: int, n_actions: int, hidden_dim: int = 64, cell: str = "gru"
+) -> MLPAgent | RNNAgent:
+    """Build an agent by name: one of :data:`qmix_tut.algorithms.AGENTS`."""
     if kind == "mlp":
         return MLPAgent(input_dim, n_actions, hidden_dim)
     if kind == "rnn":
         return RNNAgent(input_dim, n_actions, hidden_dim, cell)
-    raise ValueError(f"agent must be 'mlp' or 'rnn', got {kind!r}")
+    raise ValueError(f"agent must be one of {', '.join(AGENTS)}, got {kind!r}")
 
 
 def _check_last_dim(x: torch.Tensor, expected: int, name: str) -> None:

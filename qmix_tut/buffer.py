@@ -54,7 +54,7 @@ FIELDS: tuple[str, ...] = tuple(EpisodeBatch.__annotations__)
 """The fields of a batch (and of the buffer), in order."""
 
 
-def check_batch(batch: Mapping[str, Any]) -> None:
+def check_batch(batch: Mapping[str, object]) -> None:
     """Raise ValueError naming the missing fields, or the field whose shape is off.
 
     >>> check_batch({"obs": None})
@@ -103,15 +103,15 @@ class EpisodeBuffer:
             )
         self.capacity, self.episode_limit = capacity, episode_limit
         c, t, n = capacity, episode_limit, n_agents
-        f32 = dict(dtype=torch.float32, device=device)
+        f32, i64 = torch.float32, torch.int64
         self.data: dict[str, torch.Tensor] = {
-            "obs": torch.zeros(c, t + 1, n, obs_dim, **f32),
-            "state": torch.zeros(c, t + 1, state_dim, **f32),
-            "avail": torch.ones(c, t + 1, n, n_actions, **f32),
-            "actions": torch.zeros(c, t, n, dtype=torch.int64, device=device),
-            "reward": torch.zeros(c, t, **f32),
-            "terminated": torch.zeros(c, t, **f32),
-            "mask": torch.zeros(c, t, **f32),
+            "obs": torch.zeros(c, t + 1, n, obs_dim, dtype=f32, device=device),
+            "state": torch.zeros(c, t + 1, state_dim, dtype=f32, device=device),
+            "avail": torch.ones(c, t + 1, n, n_actions, dtype=f32, device=device),
+            "actions": torch.zeros(c, t, n, dtype=i64, device=device),
+            "reward": torch.zeros(c, t, dtype=f32, device=device),
+            "terminated": torch.zeros(c, t, dtype=f32, device=device),
+            "mask": torch.zeros(c, t, dtype=f32, device=device),
         }
         self.lengths = torch.zeros(c, dtype=torch.int64, device=device)
         self.position = 0  # next slot to write
@@ -132,6 +132,7 @@ class EpisodeBuffer:
                 raise ValueError(
                     f"episodes[{key!r}] must have shape {expected}, got {tuple(episodes[key].shape)}"
                 )
+        slots: slice | torch.Tensor
         if self.position + e <= self.capacity:  # no wrap-around: a plain slice copies faster
             slots = slice(self.position, self.position + e)
         else:

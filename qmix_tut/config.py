@@ -308,7 +308,7 @@ class Config:
         writes can be read back and compared exactly.
         """
         for f in fields(self):
-            setattr(self, f.name, _normalised(f.name, f.type, getattr(self, f.name)))
+            setattr(self, f.name, _normalised(f.name, str(f.type), getattr(self, f.name)))
         _choice("algo", self.algo, ALGOS)
         _choice("agent", self.agent, AGENTS)
         _choice("rnn_cell", self.rnn_cell, RNN_CELLS)

@@ -161,7 +161,7 @@ class QLearner:
         )  # fmt: skip
 
     # -- Q-values over whole episodes ---------------------------------------------------
-    def agent_inputs(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def agent_inputs(self, batch: EpisodeBatch) -> torch.Tensor:
         """Inputs for every step of every episode: [B, T+1, n, input_dim]."""
         obs = batch["obs"]
         last = None
@@ -182,7 +182,7 @@ class QLearner:
         q, _ = agent(inputs)
         return q
 
-    def q_tot_taken(self, batch: Mapping[str, torch.Tensor], q: torch.Tensor) -> torch.Tensor:
+    def q_tot_taken(self, batch: EpisodeBatch, q: torch.Tensor) -> torch.Tensor:
         """Q_tot of the actions taken, [B, T, 1] (IQL: each agent's own value, [B, T, n]).
 
         ``q`` is the online agent's ``episode_q_values`` [B, T+1, n, A].
@@ -196,7 +196,7 @@ class QLearner:
     @torch.no_grad()
     def next_agent_values(
         self,
-        batch: Mapping[str, torch.Tensor],
+        batch: EpisodeBatch,
         q: torch.Tensor | None = None,
         inputs: torch.Tensor | None = None,
         double_q: bool | None = None,
@@ -229,7 +229,7 @@ class QLearner:
     @torch.no_grad()
     def next_values(
         self,
-        batch: Mapping[str, torch.Tensor],
+        batch: EpisodeBatch,
         q: torch.Tensor | None = None,
         inputs: torch.Tensor | None = None,
         double_q: bool | None = None,
@@ -303,9 +303,7 @@ class QLearner:
         return squared.sum() / m.sum(), td
 
     # -- one gradient step --------------------------------------------------------------
-    def update(
-        self, batch: EpisodeBatch | Mapping[str, Any], episodes_seen: int = 0
-    ) -> UpdateStats:
+    def update(self, batch: EpisodeBatch, episodes_seen: int = 0) -> UpdateStats:
         """One gradient step on a batch from ``EpisodeBuffer.sample``; returns statistics.
 
         Raises :class:`NonFiniteError` (and changes no weight) if the loss or the gradients
@@ -354,8 +352,8 @@ class QLearner:
         ``target_update_interval`` episodes."""
         if self.tau > 0:
             with torch.no_grad():
-                online = [p for o, _ in self._pairs() for p in o.parameters()]
-                target = [p for _, t in self._pairs() for p in t.parameters()]
+                online: list[torch.Tensor] = [p for o, _ in self._pairs() for p in o.parameters()]
+                target: list[torch.Tensor] = [p for _, t in self._pairs() for p in t.parameters()]
                 torch._foreach_lerp_(target, online, self.tau)
         elif episodes_seen - self.episodes_at_last_target_update >= self.target_update_interval:
             self.hard_update_targets()

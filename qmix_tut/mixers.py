@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .algorithms import MIXER_NAMES, spec
+from .algorithms import HYPERNET_LAYERS, MIXER_NAMES, spec
 
 
 def check_mixer_inputs(
@@ -49,6 +49,7 @@ class VDNMixer(nn.Module):
         self.n_agents = n_agents
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """``agent_qs[..., n_agents] -> q_tot[..., 1]``; ``states`` is ignored."""
         if self.n_agents is not None:
             check_mixer_inputs(agent_qs, None, self.n_agents, None)
         return agent_qs.sum(dim=-1, keepdim=True)
@@ -63,8 +64,15 @@ class VDNSMixer(nn.Module):
         self.V = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
         return agent_qs.sum(dim=-1, keepdim=True) + self.V(states)
+
+
+def _check_layers(hypernet_layers: int) -> None:
+    if hypernet_layers not in HYPERNET_LAYERS:
+        choices = " or ".join(map(str, HYPERNET_LAYERS))
+        raise ValueError(f"hypernet_layers must be {choices}, got {hypernet_layers}")
 
 
 def _hypernet(state_dim: int, out_dim: int, layers: int, embed: int) -> nn.Module:
@@ -90,8 +98,7 @@ class QMixer(nn.Module):
         hypernet_embed: int = 64,
     ) -> None:
         super().__init__()
-        if hypernet_layers not in (1, 2):
-            raise ValueError(f"hypernet_layers must be 1 or 2, got {hypernet_layers}")
+        _check_layers(hypernet_layers)
         self.n_agents, self.state_dim, self.embed_dim = n_agents, state_dim, embed_dim
         self.hyper_w_1 = _hypernet(state_dim, n_agents * embed_dim, hypernet_layers, hypernet_embed)
         self.hyper_w_final = _hypernet(state_dim, embed_dim, hypernet_layers, hypernet_embed)
@@ -109,9 +116,11 @@ class QMixer(nn.Module):
         }
 
     def activation(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden layer's non-linearity (ELU, as in the paper); a subclass may swap it."""
         return F.elu(x)
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
         p = self.mixing_weights(states)
         hidden = self.activation(agent_qs.unsqueeze(-2) @ p["w1"] + p["b1"])  # [..., 1, e]
@@ -128,8 +137,7 @@ class LinearMixer(nn.Module):
         self, n_agents: int, state_dim: int, hypernet_layers: int = 2, hypernet_embed: int = 64
     ) -> None:
         super().__init__()
-        if hypernet_layers not in (1, 2):
-            raise ValueError(f"hypernet_layers must be 1 or 2, got {hypernet_layers}")
+        _check_layers(hypernet_layers)
         self.n_agents, self.state_dim = n_agents, state_dim
         self.hyper_w_1 = _hypernet(state_dim, n_agents, hypernet_layers, hypernet_embed)
         self.V = nn.Sequential(
@@ -137,6 +145,7 @@ class LinearMixer(nn.Module):
         )
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
         w = torch.abs(self.hyper_w_1(states))
         return (agent_qs * w).sum(dim=-1, keepdim=True) + self.V(states)
@@ -157,6 +166,7 @@ class QMixerNoState(nn.Module):
         self.v = nn.Parameter(torch.zeros(1))
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """``agent_qs[..., n_agents] -> q_tot[..., 1]``; ``states`` is ignored."""
         check_mixer_inputs(agent_qs, None, self.n_agents, None)
         hidden = F.elu(agent_qs @ torch.abs(self.w_1) + self.b_1)
         return hidden @ torch.abs(self.w_final) + self.v
