@@ -77,10 +77,10 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
     >>> parse_overrides(["lr=0.001", "agent=mlp"])
     {'lr': 0.001, 'agent': 'mlp'}
-    >>> parse_overrides(["learning_rate=0.1"])
+    >>> parse_overrides(["gama=0.9"])
     Traceback (most recent call last):
     ...
-    qmix_tut.cli.CliError: argument --set: unknown key 'learning_rate' (did you mean lr?); ...
+    qmix_tut.cli.CliError: argument --set: unknown key 'gama' (did you mean gamma?); valid keys: ...
     """
     overrides: dict[str, Any] = {}
     for item in items:
@@ -432,19 +432,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .plotting import compare_figure, group_runs
+    from .stats import compare, write_comparison
 
-    results = [(Path(d), run_dir_result(Path(d))) for d in args.run_dirs]
-    groups = group_runs([r for _, r in results])
-    print(f"{'algo':<10}{'seeds':>6}{'final return':>14}{'95% CI':>22}")
-    for algo, g in groups.items():
-        print(f"{algo:<10}{g['n']:>6}{g['mean']:>14.3f}   [{g['low']:8.3f}, {g['high']:8.3f}]")
-    out = Path(args.out) if args.out else Path("runs") / "compare"
-    out.mkdir(parents=True, exist_ok=True)
-    fig = compare_figure([r for _, r in results])
-    fig.savefig(out / "compare.png", dpi=120, bbox_inches="tight")
-    print(f"plot: {out / 'compare.png'}")
+    comparison = compare(args.run_dirs, pool=args.pool, reps=args.reps, last=args.last)
+    print(comparison.table())
+    paths = write_comparison(comparison, args.out)
+    print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_settings, plan_sweep, run_sweep
+
+    if args.file is None and not (args.env and args.algo and args.seed):
+        raise CliError("argument --env/--algo/--seed: all three are needed unless --file is given")
+    runs = plan_sweep(args.env, args.algo, args.seed, args.steps, parse_settings(args.set or []),
+                      args.preset, args.file)  # fmt: skip
+    report = run_sweep(runs, args.out, args.address, args.cpus, progress=not args.quiet)
+    print(report.table())
+    print(f"Compare the runs: qmix-tut compare {args.out}")
+    return 1 if report.failed else 0
 
 
 def cmd_envs(args: argparse.Namespace) -> int:
@@ -644,10 +651,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run directory written by `qmix-tut train`")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("compare", help="compare runs: table and plot with 95%% bootstrap CIs")
-    p.add_argument("run_dirs", nargs="+", help="run directories")
-    p.add_argument("--out", help="where to write compare.png (default runs/compare)")
+    p = sub.add_parser(
+        "compare", help="IQM and 95%% stratified bootstrap intervals per task and algorithm"
+    )
+    p.add_argument("run_dirs", nargs="+", help="run directories, sweep directories or a benchmark")
+    p.add_argument("--out", default="compare", help="folder for compare.png/.txt/.json (compare)")
+    p.add_argument("--pool", action="store_true", help="also pool tasks (scores normalised)")
+    p.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples (2000)")
+    p.add_argument("--last", type=_positive_int, default=5, help="evaluations per score (5)")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="a grid of runs as Ray tasks, here or on a cluster; resumable")
+    p.add_argument("--env", nargs="+", help="environment names")
+    p.add_argument("--algo", nargs="+", choices=ALGOS, help="algorithms")
+    p.add_argument("--seed", nargs="+", type=int, help="seeds")
+    p.add_argument("--steps", type=_positive_int, help="total env steps per run")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=V1[,V2...]", help="Config values; a list is swept"
+    )
+    p.add_argument("--preset", choices=sorted(PRESETS), help="preset (default: each task's own)")
+    p.add_argument("--file", help="sweep file (TOML, YAML or JSON) with the tasks and settings")
+    p.add_argument("--out", required=True, help="sweep directory: OUT/<task>/<algo>/seed<k>")
+    p.add_argument("--address", help="an existing Ray cluster (default: Ray on this machine)")
+    p.add_argument("--cpus", type=_positive_int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("envs", help="list the environments with their sizes")
     p.set_defaults(func=cmd_envs)

@@ -45,6 +45,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
+from ._paths import missing_data_hint, stored_data_dir
 from .plotting import ALGO_COLORS, OKABE_ITO, plot_q_table, style
 
 FigureFunction = Callable[[Path], list[Path]]
@@ -52,7 +53,7 @@ FigureFunction = Callable[[Path], list[Path]]
 FIGURES: dict[str, FigureFunction] = {}
 """Figure name -> function that writes the figure's files into a folder and returns them."""
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "figures" / "data"
+DATA_DIR = stored_data_dir()
 """Where result plots read their stored runs (JSON/CSV) from."""
 
 PNG_WIDTH_PX = 1500
@@ -698,7 +699,9 @@ REFERENCE_LBF_NEVER_ABOVE = (430_000, 0.05)
 def _data_file(relative: str, made_by: str) -> Path:
     path = DATA_DIR / relative
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; it is made by: {made_by}")
+        raise FileNotFoundError(
+            f"{path} is missing; it is made by: {made_by} ({missing_data_hint()})"
+        )
     return path
 
 

@@ -31,6 +31,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from .._paths import stored_data_dir
 from ..analysis import greedy_joint_action, q_tot_tables
 from ..config import Config
 from ..envs.games import NAMED_MATRIX_GAMES, validate_payoff
@@ -68,7 +69,7 @@ __all__ = [
     "train_on_payoff",
 ]
 
-LAB_DATA_DIR = Path(__file__).resolve().parents[2] / "figures" / "data" / "lab"
+LAB_DATA_DIR = stored_data_dir() / "lab"
 
 # Starting tables for the payoff editor (rows: agent 1's action, columns: agent 2's).
 LAB_PAYOFFS: dict[str, list[list[float]]] = {
