@@ -1,0 +1,210 @@
+"""Set-up and figure code the notebooks call, so that a cell a learner reads holds one idea.
+
+Each function here was a long cell of a notebook: a figure with many panels, or the
+set-up of a learner and a batch. What a notebook *teaches* stays in the notebook; these
+only draw or assemble. Figures are built without pyplot state, so a notebook shows one by
+ending a cell with it.
+
+>>> fig, per_joint, extrapolated = argmax_timing_figure({1: 1e-4, 2: 2e-4}, {1: 1e-6, 2: 2e-6}, 5)
+>>> round(per_joint * 1e9), sorted(extrapolated)[:2]
+(8000, [2, 3])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from .plotting import ALGO_COLORS, OKABE_ITO, algo_color, style
+
+__all__ = [
+    "argmax_timing_figure",
+    "mixer_scaling_figure",
+    "spread_setup",
+    "state_surfaces_figure",
+]
+
+
+def argmax_timing_figure(
+    brute_seconds: Mapping[int, float],
+    per_agent_seconds: Mapping[int, float],
+    n_actions: int,
+    max_agents: int = 15,
+) -> tuple[Figure, float, dict[int, float]]:
+    """Notebook 03: seconds per greedy joint action, brute force against per-agent argmax.
+
+    ``brute_seconds`` and ``per_agent_seconds`` map a team size to the measured seconds.
+    Brute force beyond the largest size measured is extrapolated at ``n_actions`` times
+    more work per extra agent. Returns the figure, the measured seconds per joint action
+    and the extrapolated seconds ``{n: s}`` from the largest measured size to
+    ``max_agents``.
+    """
+    if not brute_seconds or not per_agent_seconds:
+        raise ValueError("brute_seconds and per_agent_seconds need at least one team size each")
+    if n_actions < 2:
+        raise ValueError(f"n_actions must be at least 2, got {n_actions}")
+    n_max = max(brute_seconds)
+    per_joint = brute_seconds[n_max] / n_actions**n_max
+    extrapolated = {n: per_joint * n_actions**n for n in range(n_max, max_agents + 1)}
+    brute, fast = algo_color("iql"), algo_color("qmix")
+    with style():
+        fig = Figure(figsize=(11, 4), layout="constrained")
+        ax, ax_lin = fig.subplots(1, 2, width_ratios=(1.4, 1))
+        ax.semilogy(list(brute_seconds), list(brute_seconds.values()), "o-", color=brute,
+                    label="brute force over $|U|^n$ joint actions")  # fmt: skip
+        ax.semilogy(list(extrapolated), list(extrapolated.values()), "--", color=brute,
+                    alpha=0.6, label="extrapolated")  # fmt: skip
+        ax.semilogy(list(per_agent_seconds), list(per_agent_seconds.values()), "s-", color=fast,
+                    label="per-agent argmax ($n|U|$)")  # fmt: skip
+        for seconds, text in ((1.0, "1 second"), (3600.0, "1 hour")):
+            ax.axhline(seconds, color="#8C8C8C", linewidth=0.8)
+            ax.annotate(text, (max_agents, seconds), xytext=(0, 3), textcoords="offset points",
+                        ha="right")  # fmt: skip
+        ax.set(xlabel="agents n", ylabel="seconds per greedy joint action",
+               title=f"$|U| = {n_actions}$: exponential vs linear (log scale)")  # fmt: skip
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="none")
+        micro = np.array(list(per_agent_seconds.values())) * 1e6
+        ax_lin.plot(list(per_agent_seconds), micro, "s-", color=fast)
+        ax_lin.set(xlabel="agents n", ylabel="microseconds", ylim=(0, None),
+                   title="per-agent argmax (linear scale)")  # fmt: skip
+    return fig, per_joint, extrapolated
+
+
+def spread_setup(
+    max_cycles: int = 10,
+    n_episodes: int = 32,
+    warm_up_updates: int = 5,
+    batch_size: int = 8,
+    gamma: float = 0.99,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Notebook 06: a QMIX learner on MPE ``simple_spread`` and a batch to build its loss on.
+
+    Builds the task with episodes cut at ``max_cycles`` steps, a GRU agent network and a
+    QMIX mixer (embed 32), the package's ``QLearner`` (Adam, double Q, target copies every
+    200 episodes), fills an episode buffer with ``n_episodes`` random episodes played 8 at
+    a time, takes ``warm_up_updates`` gradient steps on batches of 16 (so that the online
+    networks differ from their target copies) and samples a batch of ``batch_size``
+    episodes. Returns ``env``, ``agent``, ``mixer``, ``learner``, ``buffer``, ``batch``,
+    ``gamma`` and ``drift`` (the largest difference between online and target agent
+    weights).
+    """
+    from .agents import RNNAgent, agent_input_dim
+    from .buffer import EpisodeBuffer
+    from .envs import make
+    from .learner import QLearner
+    from .mixers import QMixer
+    from .runner import EpisodeRunner
+
+    if n_episodes < 8 or n_episodes % 8:
+        raise ValueError(f"n_episodes must be a positive multiple of 8, got {n_episodes}")
+    env = make("mpe:simple_spread", max_cycles=max_cycles)
+    n_agents, n_actions = env.n_agents, env.n_actions
+    torch.manual_seed(seed)
+    agent = RNNAgent(agent_input_dim(env.obs_dim, n_actions, n_agents), n_actions)
+    mixer = QMixer(n_agents, env.state_dim, embed_dim=32)
+    learner = QLearner(agent, mixer, n_actions=n_actions, gamma=gamma, optimizer="adam",
+                       lr=1e-3, double_q=True, target_update_interval=200)  # fmt: skip
+    buffer = EpisodeBuffer(2 * n_episodes, env.episode_limit, n_agents, env.obs_dim,
+                           env.state_dim, n_actions)  # fmt: skip
+    envs = [make("mpe:simple_spread", max_cycles=max_cycles) for _ in range(8)]
+    runner = EpisodeRunner(envs, agent, generator=torch.Generator().manual_seed(seed))
+    for r in range(n_episodes // 8):
+        episodes, _ = runner.run(epsilon=1.0, seeds=[8 * r + i for i in range(8)])
+        buffer.insert(episodes)
+    sampler = torch.Generator().manual_seed(seed)
+    for _ in range(warm_up_updates):  # n_episodes seen < 200: no target refresh yet
+        learner.update(buffer.sample(16, sampler), episodes_seen=n_episodes)
+    drift = max(
+        (p - q).abs().max().item()
+        for p, q in zip(learner.agent.parameters(), learner.target_agent.parameters(), strict=True)
+    )
+    return {
+        "env": env,
+        "agent": agent,
+        "mixer": mixer,
+        "learner": learner,
+        "buffer": buffer,
+        "batch": buffer.sample(batch_size, sampler),
+        "gamma": gamma,
+        "drift": drift,
+    }
+
+
+def state_surfaces_figure(
+    q1: np.ndarray,
+    q2: np.ndarray,
+    surfaces: Mapping[str, Mapping[str, Any]],
+    points: Mapping[str, Mapping[str, tuple[float, float]]],
+    label_offsets: Sequence[tuple[int, int]] = ((6, 6), (6, -12), (-6, 6), (-6, -12)),
+) -> Figure:
+    """Notebook 09: one contour map of ``Q_tot(Q_1, Q_2)`` per state, on one colour scale.
+
+    ``q1``, ``q2`` are the meshgrid of agent values, ``surfaces`` maps a state's name to a
+    :func:`~qmix_tut.widgets.lab.mixer_surface` result, and ``points`` maps it to labelled
+    ``(Q_1, Q_2)`` pairs (the joint actions at the agents' learned values), drawn as dots.
+    """
+    names = list(surfaces)
+    if set(points) != set(names):
+        raise ValueError(f"points name states {sorted(points)}, surfaces {sorted(names)}")
+    low = min(float(s["q_tot"].min()) for s in surfaces.values())
+    high = max(float(s["q_tot"].max()) for s in surfaces.values())
+    with style():
+        fig = Figure(figsize=(4 * len(names), 3.8), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, len(names), sharey=True))
+        for ax, name in zip(axes, names, strict=True):
+            table = surfaces[name]["q_tot"]
+            filled = ax.contourf(q1, q2, table, levels=np.linspace(low, high, 25))
+            ax.contour(q1, q2, table, levels=np.linspace(low, high, 13), colors="white",
+                       linewidths=0.6)  # fmt: skip
+            for (label, (x, y)), (dx, dy) in zip(points[name].items(), label_offsets, strict=False):
+                ax.plot(x, y, "o", color="white", markeredgecolor="black")
+                ax.annotate(label, (x, y), xytext=(dx, dy), textcoords="offset points",
+                            color="white", fontweight="bold", ha="left" if dx > 0 else "right")  # fmt: skip
+            ax.set(title=f"state {name}", xlabel="$Q_1$")
+            ax.grid(False)
+        axes[0].set_ylabel("$Q_2$")
+        fig.colorbar(filled, ax=list(axes), label="$Q_{tot}$")
+    return fig
+
+
+def mixer_scaling_figure(cost: Mapping[str, Sequence[float]], n_actions: int = 5) -> Figure:
+    """Notebook 11: mixer size and update time against the number of agents.
+
+    ``cost`` holds equal-length lists: ``n`` (agents), ``mixer_params`` and
+    ``mixer_params_1`` (parameters with two- and one-layer hypernetworks), ``mixer_s`` and
+    ``agents_s`` (seconds per forward and backward pass). The joint action count
+    ``n_actions ** n`` is drawn for scale.
+    """
+    keys = ("n", "mixer_params", "mixer_params_1", "mixer_s", "agents_s")
+    missing = [k for k in keys if k not in cost]
+    if missing:
+        raise ValueError(f"cost is missing {missing}")
+    if len({len(cost[k]) for k in keys}) != 1:
+        raise ValueError("every list in cost must have one entry per team size")
+    ns = np.array(cost["n"])
+    qmix = ALGO_COLORS["qmix"]
+    with style():
+        fig = Figure(figsize=(10, 3.8), layout="constrained")
+        ax_p, ax_t = fig.subplots(1, 2)
+        ax_p.plot(ns, cost["mixer_params"], "o-", color=qmix, label="mixer parameters")
+        ax_p.plot(ns, cost["mixer_params_1"], "o:", color=qmix,
+                  label="mixer parameters, one-layer hypernetworks")  # fmt: skip
+        ax_p.plot(ns, float(n_actions) ** ns, "s--", color=OKABE_ITO["grey"],
+                  label=f"joint actions, {n_actions} actions each")  # fmt: skip
+        ax_p.set(yscale="log", xlabel="agents", ylabel="count", title="size", ylim=(10, 1e13))
+        ax_p.legend()
+        ax_t.plot(ns, np.array(cost["mixer_s"]) * 1e3, "o-", color=qmix, label="mixer")
+        ax_t.plot(ns, np.array(cost["agents_s"]) * 1e3, "^-", color="#4D4D4D", label="GRU agents")
+        ax_t.set(yscale="log", xlabel="agents", ylabel="ms per forward+backward",
+                 title="time (this machine)")  # fmt: skip
+        ax_t.legend()
+        for ax in (ax_p, ax_t):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(ns, [str(n) for n in ns])
+            ax.minorticks_off()
+    return fig
