@@ -397,7 +397,7 @@ class COMALearner:
 
         Returns ``loss``, ``grad_norm``, ``q_taken``, ``target`` and ``td_error`` for the
         critic (means over the real steps) and ``actor_loss``, ``actor_grad_norm``,
-        ``advantage`` (mean |A|) and ``entropy`` (of the exploring policy) for the actor.
+        ``advantage`` (mean ``|A|``) and ``entropy`` (of the exploring policy) for the actor.
         Raises ``NonFiniteError`` before a step that would write a NaN or inf into a weight.
         """
         self.check_batch(batch)
