@@ -390,7 +390,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             f"{last.get('wall_seconds', math.nan):.0f} s of training"
         )
     print(f"  {eval_summary(history)}")
-    files = sorted(p for p in run_dir.iterdir() if p.is_file())
+    files = sorted(p for p in run_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     print("  files: " + ", ".join(f"{p.name} ({_size(p.stat().st_size)})" for p in files))
     return 0
 
