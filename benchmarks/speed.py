@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from qmix_tut import Config, train
-from qmix_tut.agents import RNNAgent, agent_input_dim
+from qmix_tut.agents import MLPAgent, RNNAgent, agent_input_dim
 from qmix_tut.learner import QLearner
 from qmix_tut.mixers import QMixer
 from qmix_tut.train import Trainer, deterministic_torch
@@ -304,7 +304,7 @@ def measure_update(
     learner = QLearner(agent, mixer, n_actions=n_actions, optimizer="adam", td_lambda=0.6)
     batch = _batch(batch_size, episode_length, n_agents, obs_dim, state_dim, n_actions, seed)
 
-    param_storages = {learner.flat.weights.untyped_storage().data_ptr()}
+    param_storages = {p.untyped_storage().data_ptr() for p in learner.params}
     saved: dict[int, int] = {}
 
     def pack(x: torch.Tensor) -> torch.Tensor:
@@ -329,9 +329,9 @@ def measure_update(
         mixer(agent_qs, states).sum().backward()
         mixer_times.append(time.perf_counter() - start)
 
-    n_params = learner.flat.weights.numel()
-    weights_bytes = 4 * n_params * learner.flat.weights.element_size()  # w, grad, 2 moments
-    weights_bytes += learner.target_flat.weights.numel() * learner.flat.weights.element_size()
+    n_params = sum(p.numel() for p in learner.params)
+    weights_bytes = 4 * n_params * learner.params[0].element_size()  # w, grad, 2 moments
+    weights_bytes += n_params * learner.params[0].element_size()  # the target networks
     memory = {
         "batch_mb": _bytes(batch.values()) / 2**20,
         "activations_mb": sum(saved.values()) / 2**20,
@@ -408,3 +408,176 @@ def scaling_figure(rows: dict[str, list[dict]]):
         axes[0, 1].set_title(f"QMIX learner, {fixed[1]} agents")
         fig.tight_layout()
     return fig
+
+
+# ------------------------------------------------------------------------------------------
+# the learner's update: torch.optim against the earlier flat-parameter optimizer
+# ------------------------------------------------------------------------------------------
+class _FlatParameters:
+    """The earlier learner's parameters rehoused as views into one flat tensor (kept here
+    only to measure against; it stopped learning when anything rebound the storage)."""
+
+    def __init__(self, params: list[torch.nn.Parameter]) -> None:
+        self.params = params
+        total = sum(p.numel() for p in params)
+        first = params[0]
+        self.weights = torch.nn.Parameter(torch.empty(total, dtype=first.dtype))
+        self.grads = torch.zeros_like(self.weights)
+        self.weights.grad = self.grads
+        self.grad_views: list[torch.Tensor] = []
+        offset = 0
+        with torch.no_grad():
+            for p in params:
+                n = p.numel()
+                self.weights[offset : offset + n].copy_(p.reshape(-1))
+                p.data = self.weights.data[offset : offset + n].view_as(p)
+                self.grad_views.append(self.grads[offset : offset + n].view_as(p))
+                offset += n
+        self.zero_grad()
+
+    def zero_grad(self) -> None:
+        self.grads.zero_()
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            if p.grad is not view:
+                p.grad = view
+
+    def clip_grad_norm_(self, max_norm: float) -> torch.Tensor:
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            if p.grad is not view:
+                view.copy_(p.grad if p.grad is not None else torch.zeros_like(view))
+                p.grad = view
+        norms = torch._foreach_norm(self.grad_views, 2.0)
+        total = torch.linalg.vector_norm(torch.stack(norms), 2.0)
+        self.grads.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))
+        return total
+
+
+class _FlatAdam:
+    """Adam on the flat tensor, as the earlier learner wrote it out."""
+
+    def __init__(self, flat: _FlatParameters, lr: float, eps: float) -> None:
+        self.flat, self.lr, self.eps, self.steps = flat, lr, eps, 0
+        self.exp_avg = torch.zeros_like(flat.weights)
+        self.exp_avg_sq = torch.zeros_like(flat.weights)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        w, g = self.flat.weights, self.flat.grads
+        self.steps += 1
+        self.exp_avg.lerp_(g, 0.1)
+        self.exp_avg_sq.mul_(0.999).addcmul_(g, g, value=0.001)
+        step_size = -self.lr / (1 - 0.9 ** float(self.steps))
+        denom = self.exp_avg_sq.sqrt().div_((1 - 0.999 ** float(self.steps)) ** 0.5).add_(self.eps)
+        w.addcdiv_(self.exp_avg, denom, value=step_size)
+
+
+class FlatUpdateLearner(QLearner):
+    """The earlier update: the same maths, on flat parameters, a hand-written Adam and a
+    flat Polyak step, with the statistics read one ``float()`` at a time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.flat = _FlatParameters(self.params)
+        self.target_flat = _FlatParameters(
+            [p for _, target in self._pairs() for p in target.parameters()]
+        )
+        self.flat_optimizer = _FlatAdam(self.flat, kwargs.get("lr", 5e-4), 1e-5)
+
+    def update(self, batch, episodes_seen: int = 0):  # type: ignore[override]
+        inputs = self.agent_inputs(batch)
+        q = self.episode_q_values(self.agent, inputs)
+        q_tot = self.q_tot_taken(batch, q)
+        target_tot = self.next_values(batch, q=q, inputs=inputs)
+        mask = batch["mask"].unsqueeze(-1)
+        targets = self.targets(
+            batch["reward"].unsqueeze(-1), batch["terminated"].unsqueeze(-1), mask, target_tot
+        )
+        m = mask.expand_as(q_tot)
+        td = (q_tot - targets) * m
+        loss = (td**2).sum() / m.sum()
+        self.flat.zero_grad()
+        loss.backward()
+        grad_norm = self.flat.clip_grad_norm_(self.grad_clip)
+        self.flat_optimizer.step()
+        if self.tau > 0:
+            with torch.no_grad():
+                self.target_flat.weights.lerp_(self.flat.weights, self.tau)
+        with torch.no_grad():
+            n_real = m.sum()
+            return {
+                "loss": float(loss),
+                "grad_norm": float(grad_norm),
+                "q_taken": float((q_tot * m).sum() / n_real),
+                "target": float((targets * m).sum() / n_real),
+            }
+
+
+def compare_update(
+    agent_kind: str,
+    n_agents: int = 3,
+    episode_length: int = 25,
+    batch_size: int = 32,
+    obs_dim: int = 18,
+    n_actions: int = 5,
+    reps: int = 200,
+    seed: int = 0,
+    warmup: int = 5,
+) -> dict[str, Any]:
+    """Median ms of one QMIX update, the flat-parameter update against the torch.optim one.
+
+    Both learners start from the same weights and take the same batches, with the
+    simple_spread preset's update (Adam, soft targets, TD(lambda)); the two are timed
+    alternately, one update each in turn, so that the machine's load falls on both alike.
+    The sizes default to ``mpe:simple_spread``'s (3 agents, 18 observations, 5 actions,
+    25 steps) and its batch of 32 episodes.
+    """
+    state_dim = n_agents * obs_dim
+    in_dim = agent_input_dim(obs_dim, n_actions, n_agents)
+    settings = dict(n_actions=n_actions, optimizer="adam", lr=1e-3, tau=0.005, td_lambda=0.6)
+    learners = {}
+    for name, cls in (("flat", FlatUpdateLearner), ("torch_optim", QLearner)):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            agent = (
+                RNNAgent(in_dim, n_actions) if agent_kind == "gru" else MLPAgent(in_dim, n_actions)
+            )
+            mixer = QMixer(n_agents, state_dim)
+        learners[name] = cls(agent, mixer, **settings)
+    batch = _batch(batch_size, episode_length, n_agents, obs_dim, state_dim, n_actions, seed)
+    times: dict[str, list[float]] = {name: [] for name in learners}
+    for rep_ in range(reps + warmup):
+        for name, learner in learners.items():
+            start = time.perf_counter()
+            learner.update(batch)
+            if rep_ >= warmup:  # the first few warm up the allocator and the caches
+                times[name].append(time.perf_counter() - start)
+    flat_ms = 1e3 * statistics.median(times["flat"])
+    optim_ms = 1e3 * statistics.median(times["torch_optim"])
+    return {
+        "agent": agent_kind,
+        "flat_ms": flat_ms,
+        "torch_optim_ms": optim_ms,
+        "ratio": optim_ms / flat_ms,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python benchmarks/speed.py [--reps N]``: the update comparison, side by side."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="learner update: flat parameters vs torch.optim")
+    parser.add_argument("--reps", type=int, default=200, help="timed updates per learner")
+    args = parser.parse_args(argv)
+    if args.reps < 1:
+        parser.error("--reps must be >= 1")
+    print(f"QMIX update, simple_spread sizes, 1 thread, median of {args.reps} (ms)")
+    print(f"{'agent':<6} {'flat':>8} {'torch.optim':>12} {'ratio':>7}")
+    with deterministic_torch(1):
+        for kind in ("mlp", "gru"):
+            r = compare_update(kind, reps=args.reps)
+            print(f"{kind:<6} {r['flat_ms']:8.2f} {r['torch_optim_ms']:12.2f} {r['ratio']:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

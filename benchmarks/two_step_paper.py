@@ -23,13 +23,18 @@ from qmix_tut.algorithms import CORE_ALGOS, VALUE_ALGOS
 from qmix_tut.analysis import PAPER_TWO_STEP, q_tot_tables
 
 
-def run(algos: list[str], seeds: int) -> dict:
+def run(algos: list[str], seeds: int, steps: int | None = None) -> dict:
+    """Train every (algorithm, seed) with the paper's settings (``steps`` overrides the
+    preset's 10k environment steps); returns per algorithm the greedy returns, seconds,
+    and the learned Q_tot tables of every seed and their median."""
     out: dict = {}
+    extra = {} if steps is None else {"total_steps": steps, "eval_interval": steps}
     for algo in algos:
         tables, returns, seconds = [], [], []
         for seed in range(seeds):
             start = time.perf_counter()
-            result = train(Config.preset("two_step_paper", algo=algo, seed=seed), progress=False)
+            config = Config.preset("two_step_paper", algo=algo, seed=seed, **extra)
+            result = train(config, progress=False)
             seconds.append(time.perf_counter() - start)
             returns.append(result.final_eval_return)
             tables.append(q_tot_tables(result))

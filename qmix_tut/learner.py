@@ -77,11 +77,17 @@ class _LearnerConfig(Protocol):
 def make_optimizer(
     params: list[nn.Parameter], kind: str, lr: float, alpha: float = 0.99, eps: float = 1e-5
 ) -> torch.optim.Optimizer:
-    """``torch.optim.RMSprop(alpha, eps)`` or ``torch.optim.Adam(eps)``, multi-tensor."""
+    """``torch.optim.RMSprop(alpha, eps)`` (multi-tensor) or ``torch.optim.Adam(eps)`` (fused).
+
+    For networks this small the optimizer's per-tensor bookkeeping costs more than its
+    arithmetic: the fused Adam kernel takes a quarter of the multi-tensor one's time on a
+    CPU (``benchmarks/speed.py``); torch has no fused RMSprop.
+    """
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, alpha=alpha, eps=eps, foreach=True)
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, eps=eps, foreach=True)
+        fused = all(p.device.type in ("cpu", "cuda") for p in params)
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=fused, foreach=not fused)
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {kind!r}")
 
 

@@ -84,3 +84,56 @@ def test_summary_table_has_a_row_per_figure():
     assert rows[1][1] == "not reached"
     assert rows[2][1] == "8.0 s" and rows[2][3] == "<= 10 s"
     assert "| measure |" in run_all.markdown(results)
+
+
+def test_update_comparison_runs_both_learners_on_the_same_batch():
+    row = speed.compare_update("mlp", n_agents=2, episode_length=3, batch_size=2, obs_dim=3,
+                               reps=2, warmup=0)  # fmt: skip
+    assert row["flat_ms"] > 0 and row["torch_optim_ms"] > 0
+    assert row["ratio"] == pytest.approx(row["torch_optim_ms"] / row["flat_ms"])
+
+
+def test_flat_update_learner_still_matches_the_torch_optim_learner():
+    """The benchmark's copy of the earlier update does the same maths (Adam, to rounding)."""
+    import torch
+
+    from qmix_tut.agents import MLPAgent, agent_input_dim
+    from qmix_tut.mixers import QMixer
+
+    learners = []
+    for cls in (speed.FlatUpdateLearner, speed.QLearner):
+        torch.manual_seed(0)
+        agent, mixer = MLPAgent(agent_input_dim(3, 4, 2), 4), QMixer(2, 6)
+        learners.append(cls(agent, mixer, n_actions=4, optimizer="adam", tau=0.01))
+    batch = speed._batch(4, 5, 2, 3, 6, 4, 0)
+    for _ in range(3):
+        old, new = (learner.update(batch) for learner in learners)
+        assert old["loss"] == pytest.approx(new["loss"], rel=1e-4)
+    for p, q in zip(learners[0].params, learners[1].params, strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
+
+
+two_step_paper = _load("two_step_paper")
+ablations = _load("ablations_two_step")
+
+
+def test_two_step_paper_script_on_a_short_run(capsys):
+    results = two_step_paper.run(["qmix"], seeds=1, steps=60)
+    r = results["qmix"]
+    assert len(r["returns"]) == 1 and set(r["median_tables"]) == {"1", "2A", "2B"}
+    two_step_paper.report(results)
+    out = capsys.readouterr().out
+    assert "QMIX  (1 seeds)" in out and "paper" in out
+
+
+def test_ablations_script_writes_its_csv(tmp_path, capsys):
+    rows, seconds = ablations.run(["vdn", "iql"], seeds=1, steps=60, eval_interval=30)
+    assert {r["algo"] for r in rows} == {"vdn", "iql"} and set(seconds) == {"vdn", "iql"}
+    assert [r["env_steps"] for r in rows if r["algo"] == "vdn"] == [0, 30, 60]
+    path = tmp_path / "ablations.csv"
+    ablations.write_csv(rows, path)
+    header = path.read_text().splitlines()[0]
+    assert header == ",".join(ablations.COLUMNS)
+    ablations.report(rows, seconds)
+    assert "vdn" in capsys.readouterr().out
+    assert ablations.ALGOS == ["qmix", "qmix_ns", "qmix_lin", "vdn_s", "vdn", "iql"]
