@@ -133,8 +133,10 @@ def check_out_dir(out: Path) -> None:
     """Refuse a run directory that cannot be one (a file, below a file) before training."""
     for parent in [out, *out.parents]:
         if parent.exists() and not parent.is_dir():
-            where = "is a file" if parent == out else f"is below {parent}, which is a file"
-            raise CliError(f"argument --out: {out} {where}, not a directory")
+            where = (
+                "is a file, not a directory" if parent == out else f"lies below {parent}, a file"
+            )
+            raise CliError(f"argument --out: {out} {where}")
 
 
 def format_table(table: Any, names: tuple[str, ...] = ("A", "B", "C", "D", "E")) -> list[str]:
@@ -211,14 +213,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .analysis import PAPER_TWO_STEP, q_tot_tables
     from .train import train
 
+    try:
+        configs = [Config.preset("two_step_paper", algo=a, seed=args.seed) for a in ("qmix", "vdn")]
+    except ValueError as err:
+        raise config_error(err, "--seed") from None
     print("The QMIX paper's two-step game (Rashid et al. 2018, sec. 5): agent 1 picks state 2A")
     print("(every joint action pays 7) or 2B (pays 8 only if both agents pick B).")
     print("Training QMIX and VDN with the paper's settings (10k steps, uniform exploration).\n")
-    for algo in ("qmix", "vdn"):
-        try:
-            cfg = Config.preset("two_step_paper", algo=algo, seed=args.seed)
-        except ValueError as err:
-            raise config_error(err, "--seed") from None
+    for cfg in configs:
+        algo = cfg.algo
         start = time.perf_counter()
         result = train(cfg, progress=not args.quiet)
         if result.interrupted:
@@ -261,7 +264,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:  # an unknown task is reported now, not after the run directory is made
         make(config.env, **config.env_kwargs).close()
     except (TypeError, ValueError) as err:
-        raise CliError(f"argument --env: {err}") from None
+        flag = "--set env_kwargs" if "env_kwargs" in overrides else "--env"
+        raise CliError(f"argument {flag}: {err}") from None
     out = Path(args.out) if args.out else default_run_dir(config)
     check_out_dir(out)
     if (out / "checkpoint.pt").exists() and not args.overwrite:

@@ -232,6 +232,8 @@ def test_answers_without_importing_torch(argv):
         (["train", "--device", "tpu", *TINY], "argument --device: Config.device"),
         (["train", "--preset", "two_step_paper", "--steps", "0"], "argument --steps"),
         (["train", "--env", "chess", *TINY], "argument --env"),
+        (["train", "--set", 'env_kwargs={"x": 1}', *TINY], "argument --set env_kwargs"),
+        (["demo", "--seed", "-1"], "argument --seed: Config.seed"),
         (["train", "--resume", "/no/such/run"], "argument --resume"),
         (["train", "--resume", "/tmp", "--algo", "vdn"], "cannot be combined with --algo"),
         (["eval", "/no/such/run"], "argument run_dir"),
@@ -260,7 +262,7 @@ def test_out_that_is_a_file_or_below_one(tmp_path, capsys):
     text = fails_with(["train", "--out", str(a_file), *TINY], capsys)
     assert text == f"qmix-tut train: error: argument --out: {a_file} is a file, not a directory\n"
     text = fails_with(["train", "--out", str(a_file / "run"), *TINY], capsys)
-    assert f"is below {a_file}, which is a file" in text
+    assert f"argument --out: {a_file / 'run'} lies below {a_file}, a file" in text
     text = fails_with(["figures", "joint_action_growth", "--out", str(a_file)], capsys)
     assert f"argument --out: {a_file} is a file" in text
 
