@@ -48,6 +48,11 @@ FLAG_OF_FIELD = {
     "device": "--device",
 }
 LAST_EVALUATIONS = 5  # "mean of the last 5 evaluations", as the README's tables report
+REFERENCES = (
+    "'reference' gives the value of the QMIX paper (Rashid et al. 2018) or of the reference "
+    "code where ours differs: PyMARL is the QMIX authors' original code, EPyMARL the code of "
+    "the benchmark study of Papoudakis et al. (2021)."
+)
 
 
 class CliError(Exception):
@@ -510,7 +515,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
         )
     config = Config.preset(args.name).to_dict()
     set_here = PRESETS[args.name]
-    print(f"Preset {args.name} (* set by the preset; the rest are Config's defaults):\n")
+    print(f"Preset {args.name} (* set by the preset; the rest are Config's defaults).")
+    print(textwrap.fill(REFERENCES, 100) + "\n")
     width = max(map(len, FIELD_DOCS)) + 2
     for name, doc in FIELD_DOCS.items():
         mark = "*" if name in set_here else " "
@@ -590,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=textwrap.fill(
             "Config fields: set any of them with --set KEY=VALUE; values are JSON (0.001, "
             'true, "adam", {"scale_obs": false}) or plain words; a preset\'s values are '
-            "shown by qmix-tut presets NAME.",
+            "shown by qmix-tut presets NAME. " + REFERENCES,
             100,
         )
         + "\n\n"
