@@ -25,6 +25,7 @@ from qmix_tut.coma import (
 )
 from qmix_tut.envs import make
 from qmix_tut.learner import QLearner
+from qmix_tut.results import safe_load
 from qmix_tut.runner import EpisodeRunner, policy_probs, sample_actions
 
 
@@ -343,6 +344,10 @@ def test_interrupted_and_resumed_coma_run_equals_the_uninterrupted_one(tmp_path)
     for k, v in straight.agent_state.items():
         torch.testing.assert_close(resumed.agent_state[k], v, rtol=0, atol=0)
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "result.pt").exists()
+    # on-policy: nothing was kept for replay, and the critic and its optimiser were saved
+    state = safe_load(tmp_path / "checkpoint.pt")
+    assert state["buffer"]["size"] == 0
+    assert {"critic", "target_critic", "critic_optimizer"} <= set(state["learner"])
 
 
 BUILT_IN_TASKS = ["two_step", "matrix:climbing", "memory", "mpe:simple_spread",
