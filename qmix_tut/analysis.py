@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,21 +19,7 @@ from torch import nn
 from .agents import build_inputs
 from .envs import make
 from .learner import QLearner
-
-# The QMIX paper's Table 1 (Rashid et al. 2018): Q_tot learned on the two-step game,
-# rows agent 1's action (A, B), columns agent 2's.
-PAPER_TWO_STEP = {
-    "qmix": {
-        "1": np.array([[6.93, 6.93], [7.92, 7.92]]),
-        "2A": np.array([[7.00, 7.00], [7.00, 7.00]]),
-        "2B": np.array([[0.00, 1.00], [1.00, 8.00]]),
-    },
-    "vdn": {
-        "1": np.array([[6.94, 6.94], [6.35, 6.36]]),
-        "2A": np.array([[6.99, 7.02], [6.99, 7.02]]),
-        "2B": np.array([[-1.87, 2.31], [2.33, 6.51]]),
-    },
-}
+from .reference import PAPER_TWO_STEP  # noqa: F401  (its earlier home; notebooks import it here)
 
 
 def agent_q_values(result, trajectory: list[tuple[int, ...]]) -> np.ndarray:
@@ -138,3 +125,48 @@ def igm_holds(mixer: nn.Module | None, agent_qs: np.ndarray, state: np.ndarray) 
     per_agent = tuple(int(i) for i in agent_qs.argmax(-1))
     # ties among agent values may make several joint actions optimal: compare values
     return bool(np.isclose(table[per_agent], table[joint_best], rtol=0, atol=1e-6))
+
+
+# ------------------------------------------------------------------------------------------
+# teaching maths: monotonic mixing in numpy, and the argmax it preserves
+# ------------------------------------------------------------------------------------------
+def monotonic_mix(
+    agent_qs: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: float
+) -> np.ndarray:
+    """A QMIX-style mixing function in numpy: ``|w2|^T ELU(|w1|^T q + b1) + b2``.
+
+    ``agent_qs`` is ``[..., n]``, ``w1`` ``[n, hidden]``, ``b1`` and ``w2`` ``[hidden]``.
+    Taking ``abs`` of the weights makes every path from ``q_a`` to the output
+    non-decreasing, so the result is monotonic in each ``q_a``.
+    """
+    hidden = agent_qs @ np.abs(w1) + b1
+    hidden = np.where(hidden > 0, hidden, np.expm1(np.minimum(hidden, 0.0)))  # ELU
+    return hidden @ np.abs(w2) + b2
+
+
+def argmax_consistency_example(
+    seed: int = 7, n_actions: int = 3, hidden: int = 8
+) -> dict[str, Any]:
+    """Two agents' Q-values and the joint Q_tot a random monotonic mixer makes of them.
+
+    Returns ``q1`` and ``q2`` ``[n_actions]``, ``q_tot`` ``[n_actions, n_actions]`` (rows:
+    agent 1's action), the per-agent greedy actions ``greedy`` and the joint greedy action
+    ``joint_greedy``, which IGM says are equal.
+    """
+    rng = np.random.default_rng(seed)
+    q1 = np.round(rng.uniform(-1.0, 2.0, n_actions), 2)
+    q2 = np.round(rng.uniform(-1.0, 2.0, n_actions), 2)
+    w1 = rng.normal(size=(2, hidden))
+    b1 = rng.normal(size=hidden)
+    w2 = rng.normal(size=hidden)
+    b2 = float(rng.normal())
+    joint = np.stack(np.meshgrid(q1, q2, indexing="ij"), axis=-1)  # [n_actions, n_actions, 2]
+    q_tot = monotonic_mix(joint, w1, b1, w2, b2)
+    joint_greedy = tuple(int(i) for i in np.unravel_index(np.argmax(q_tot), q_tot.shape))
+    return {
+        "q1": q1,
+        "q2": q2,
+        "q_tot": q_tot,
+        "greedy": (int(np.argmax(q1)), int(np.argmax(q2))),
+        "joint_greedy": joint_greedy,
+    }

@@ -299,6 +299,69 @@ def learning_curve_figure(
     return fig
 
 
+def curves_figure(
+    curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
+    title: str,
+    ylabel: str,
+    reference: Sequence[tuple[float, float]] | None = None,
+    ceiling: tuple[float, float] | None = None,
+    reference_label: str = "reference",
+    ylim: tuple[float, float] | None = None,
+) -> Figure:
+    """Stored learning curves (mean and 95% band per algorithm) beside a reference run.
+
+    ``reference``: the reference's (env steps, return) points, drawn as a dashed line with
+    markers; ``ceiling``: ``(steps, value)``, a reference that never rose above ``value``
+    within ``steps``, drawn as a dashed level line up to ``steps``.
+    """
+    with style():
+        fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+        ax = fig.subplots()
+        plot_learning_curves(ax, curves, ylabel=ylabel, title=title, legend=False)
+        paper = ALGO_COLORS["paper"]
+        if reference is not None:
+            x, y = zip(*reference, strict=True)
+            ax.plot(x, y, "s--", color=paper, markersize=5, linewidth=1.2, label=reference_label)
+            longest = max(float(np.max(xs)) for runs in curves.values() for xs, _ in runs)
+            ax.set_xlim(0, longest * 1.02)
+        if ceiling is not None:
+            end, value = ceiling
+            ax.plot([0, end], [value, value], "--", color=paper, linewidth=1.5,
+                    label=reference_label)  # fmt: skip
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.legend(loc="upper left" if ceiling is not None else "lower right")
+    return fig
+
+
+def two_step_tables_figure(
+    data: Mapping[str, Any], paper: Mapping[str, Mapping[str, np.ndarray]]
+) -> Figure:
+    """Learned two-step Q_tot tables (``data[algo]["median_tables"]``, as
+    ``benchmarks/two_step_paper.py`` writes them) above the paper's, QMIX then VDN."""
+    algos = [a for a in ("qmix", "vdn") if a in data]
+    if not algos:
+        raise ValueError(f"data holds neither 'qmix' nor 'vdn' (keys: {', '.join(data)})")
+    states = ("1", "2A", "2B")
+    lo, hi = -2.0, 8.0  # one colour scale for every table, so equal values look equal
+    with style():
+        fig = Figure(figsize=(11, 2.7 * 2 * len(algos)), layout="constrained")
+        axes = fig.subplots(2 * len(algos), 3)
+        for i, algo in enumerate(algos):
+            seeds = len(data[algo]["returns"])
+            for j, key in enumerate(states):
+                ours = np.array(data[algo]["median_tables"][key])
+                plot_q_table(axes[2 * i, j], ours,
+                             f"{algo.upper()} ours (median of {seeds}), {key}",
+                             action_names=("A", "B"), vmin=lo, vmax=hi)  # fmt: skip
+                plot_q_table(axes[2 * i + 1, j], np.asarray(paper[algo][key]),
+                             f"{algo.upper()} paper, {key}",
+                             action_names=("A", "B"), vmin=lo, vmax=hi)  # fmt: skip
+        fig.suptitle("Two-step game: learned $Q_{tot}$ beside Rashid et al. (2018), Table 1",
+                     fontweight="bold")  # fmt: skip
+    return fig
+
+
 def group_runs(results: Sequence[Any], key: str = "eval_return") -> dict[str, dict[str, Any]]:
     """Group finished runs by algorithm: final value mean and its 95% bootstrap CI across seeds.
 

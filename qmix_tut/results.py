@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from ._paths import missing_data_hint, stored_data_dir
 from ._version import __version__
 from .config import Config
 
@@ -387,3 +388,42 @@ def read_config_json(path: str | Path) -> Config:
         return Config.from_dict(values)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{path}: {err}") from None
+
+
+# ------------------------------------------------------------------------------------------
+# stored runs: the full-length runs of figures/data/ that notebooks and figures plot
+# ------------------------------------------------------------------------------------------
+DATA_DIR = stored_data_dir()
+"""Where the stored runs (JSON/CSV) are read from: the repository's ``figures/data/``, or
+the copy an installed package carries."""
+
+
+def data_file(relative: str, made_by: str) -> Path:
+    """``DATA_DIR / relative``, or a FileNotFoundError naming the command that makes it."""
+    path = DATA_DIR / relative
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing; it is made by: {made_by} ({missing_data_hint()})"
+        )
+    return path
+
+
+def stored_curves(
+    task: str, key: str = "eval_return"
+) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Learning curves stored as ``figures/data/<task>/<algo>_seed<S>.csv``: algo -> [(x, y)],
+    algorithms in the registry's order (others after them)."""
+    from .algorithms import ALGOS
+
+    folder = data_file(task, f"the commands in figures/data/{task}/COMMANDS.md")
+    curves: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for path in sorted(folder.glob("*_seed*.csv")):
+        algo = path.stem.rsplit("_seed", 1)[0]
+        rows = read_history_csv(path)
+        x = np.array([r["env_steps"] for r in rows], dtype=np.float64)
+        y = np.array([r[key] for r in rows], dtype=np.float64)
+        curves.setdefault(algo, []).append((x, y))
+    if not curves:
+        raise FileNotFoundError(f"{folder} holds no <algo>_seed<S>.csv learning curves")
+    order = [a for a in ALGOS if a in curves] + [a for a in curves if a not in ALGOS]
+    return {a: curves[a] for a in order}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from qmix_tut import figures
+from qmix_tut import figures, results
 from qmix_tut.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def test_regenerating_a_diagram_is_deterministic(tmp_path):
 def test_unknown_figure_and_missing_data_are_clear_errors(tmp_path, monkeypatch, capsys):
     with pytest.raises(ValueError, match="valid figures: .*qmix_architecture"):
         figures.generate(tmp_path, ["nope"])
-    monkeypatch.setattr(figures, "DATA_DIR", tmp_path / "empty")
+    monkeypatch.setattr(results, "DATA_DIR", tmp_path / "empty")
     with pytest.raises(FileNotFoundError, match="two_step_paper.json is missing; it is made by"):
         figures.generate(tmp_path, ["two_step_tables"], progress=False)
     with pytest.raises(SystemExit) as err:
