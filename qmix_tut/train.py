@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -236,6 +236,9 @@ def estimate_memory(config: Config, env_info: dict) -> dict[str, int]:
     params = sum(p.numel() for p in agent.parameters())
     if mixer is not None:
         params += sum(p.numel() for p in mixer.parameters())
+    if config.algo == "coma":  # the critic: state, observation, actions and id in, A out
+        h = config.critic_hidden_dim
+        params += (state + obs + 2 * n * a + n) * h + h * h + h * a
     in_dim = agent_input_dim(obs, a, n, config.last_action_input, config.agent_id_input)
     per_step = n * (in_dim + 12 * config.hidden_dim + 4 * a) + 4 * (
         n * config.mixer_embed + config.hypernet_embed
@@ -320,6 +323,7 @@ class _StopGuard:
     def __init__(self) -> None:
         self.signal_name: str | None = None
         self._old: dict[int, Any] = {}
+        self._leaving = False
 
     @property
     def requested(self) -> bool:
@@ -340,11 +344,12 @@ class _StopGuard:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
+        if self.requested and not self._leaving:
             raise _StopNow
-        self.signal_name = signal.Signals(signum).name
+        self.signal_name = self.signal_name or signal.Signals(signum).name
 
     def __exit__(self, *exc: Any) -> bool:
+        self._leaving = True  # a signal while the handlers are restored is only noted
         for signum, old in self._old.items():
             signal.signal(signum, old)
         return False
@@ -641,7 +646,8 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
         raise ValueError(f"run directory {run_dir} is a file, not a directory")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        lock_file: IO[str] = open(run_dir / LOCK_NAME, "a+")
+        # unbuffered, so that a full disk shows at the write and never at close
+        fd = os.open(run_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as err:
         raise _dir_error(err, run_dir) from None
     try:
@@ -651,19 +657,17 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
             fcntl = None
         if fcntl is not None:
             try:
-                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                lock_file.seek(0)
-                owner = lock_file.read().strip()
+                owner = os.read(fd, 64).decode(errors="replace").strip()
                 raise ValueError(
                     f"run directory {run_dir} is in use by another training run"
                     f"{f' (process {owner})' if owner else ''}; wait for it to end or use "
                     "another directory"
                 ) from None
             try:
-                lock_file.truncate(0)
-                lock_file.write(f"{os.getpid()}\n")
-                lock_file.flush()
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             except OSError as err:
                 raise _dir_error(err, run_dir) from None
         for name in os.listdir(run_dir):  # left by a process killed mid-write
@@ -671,7 +675,7 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
                 (run_dir / name).unlink(missing_ok=True)
         yield run_dir
     finally:
-        lock_file.close()  # releases the lock
+        os.close(fd)  # releases the lock
 
 
 def _dir_error(err: OSError, run_dir: Path) -> Exception:
@@ -865,6 +869,7 @@ def _loop(
         dynamic_ncols=True,
     )
     stop_signal: str | None = None
+    at_once = False
     try:
         with _StopGuard() as guard:
             try:
@@ -918,15 +923,13 @@ def _loop(
                     write_history_csv(trainer.history, run_path / "history.csv")
                     result.save(run_path / "result.pt")
             except _StopNow:  # a second signal: the last checkpoint written stands
-                bar.close()
+                at_once = True
                 stop_signal = guard.signal_name
                 result = trainer.result(interrupted=True, stop_signal=stop_signal)
-                _report_stop(result, trainer, run_path, at_once=True, saved=checkpoint_at)
-                return result
     finally:
         bar.close()
-    if stop_signal is not None:
-        _report_stop(result, trainer, run_path, at_once=False, saved=checkpoint_at)
+    if stop_signal is not None:  # reported once the handlers are restored
+        _report_stop(result, trainer, run_path, at_once=at_once, saved=checkpoint_at)
     return result
 
 
@@ -940,7 +943,7 @@ def _non_finite(
     inspection: resuming it would meet the same update again); otherwise the last
     checkpoint, written before any weight turned non-finite, is kept.
     """
-    where = f"training stopped at {trainer.env_steps} env steps: {err}"
+    where = f"training stopped at {trainer.env_steps} env steps: {str(err).rstrip('.')}"
     if run_path is None:
         return NonFiniteError(where)
     if trainer.weights_finite():
