@@ -257,6 +257,8 @@ def _check_distinct(runs: list[RunSpec]) -> list[RunSpec]:
 
 def _read_file(path: Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ValueError(f"sweep file {path} must end in .toml, .yaml, .yml or .json")
     text = path.read_text()
     try:
         if suffix == ".toml":
@@ -264,18 +266,14 @@ def _read_file(path: Path) -> dict[str, Any]:
                 import tomllib
             else:  # pragma: no cover - Python 3.10
                 import tomli as tomllib
-            return tomllib.loads(text)
-        if suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = tomllib.loads(text)
         elif suffix == ".json":
             data = json.loads(text)
         else:
-            raise ValueError(f"sweep file {path} must end in .toml, .yaml, .yml or .json")
-    except ValueError:
-        raise
-    except Exception as err:  # the parsers' own error types
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as err:  # each parser has its own error types
         raise ValueError(f"sweep file {path} cannot be read: {err}") from None
     if not isinstance(data, dict):
         raise ValueError(f"sweep file {path} must hold a table of keys, got {type(data).__name__}")
@@ -575,10 +573,16 @@ def _start_ray(address: str | None, cpus: int | None) -> bool:
             return True
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise ValueError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
-        except Exception as err:  # Ray gives up on a local start that took over 30 s
-            if attempt == 2 or "timed out during startup" not in str(err):
+        except Exception as err:  # Ray gives up on a local start whose helpers are slow
+            if "timed out during startup" not in str(err):
                 raise
-            ray.shutdown()  # a busy machine: try once more
+            ray.shutdown()
+            if attempt == 2:
+                raise ConnectionError(
+                    "Ray could not start on this machine in time (twice): its helper processes "
+                    "start slowly on a busy machine. Try again, or start Ray once with "
+                    "`ray start --head` and pass --address auto"
+                ) from None
     return True
 
 

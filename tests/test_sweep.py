@@ -1,0 +1,372 @@
+"""qmix_tut.sweep and `qmix-tut sweep`: grids, sweep files, and (marked slow) sweeps on a local
+Ray instance that skip finished runs, survive killed workers and report failed runs."""
+
+import csv
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qmix_tut import Config, train
+from qmix_tut.cli import main
+from qmix_tut.sweep import (
+    execute_run,
+    load_sweep_file,
+    parse_settings,
+    plan_sweep,
+    preset_for,
+    record_path,
+    run_state,
+    run_sweep,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARK = ROOT / "figures" / "data" / "benchmark" / "sweep.toml"
+TINY = {"eval_interval": 100, "checkpoint_interval": 100}
+
+
+def read_history(run_dir: Path) -> dict[str, np.ndarray]:
+    with open(run_dir / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+
+
+def assert_same_history(run_dir: Path, history: list[dict[str, float]]) -> None:
+    """Every column but wall_seconds equal (NaN where NaN: the loss before learning)."""
+    stored = read_history(run_dir)
+    for key, values in stored.items():
+        if key != "wall_seconds":
+            np.testing.assert_array_equal(values, [row[key] for row in history], err_msg=key)
+
+
+# ------------------------------------------------------------------------------------------
+# planning (fast)
+# ------------------------------------------------------------------------------------------
+def test_a_grid_has_one_run_per_combination():
+    runs = plan_sweep(["two_step", "matrix:climbing"], ["qmix", "vdn"], [0, 1, 2], steps=500,
+                      settings={"lr": [1e-3, 5e-4], "gamma": 0.9})  # fmt: skip
+    assert len(runs) == 2 * 2 * 3 * 2
+    assert len({r.directory for r in runs}) == len(runs)
+    first = runs[0]
+    assert first.directory == "two_step/qmix+lr=0.001/seed0"
+    assert first.config["total_steps"] == 500 and first.config["gamma"] == 0.9
+    assert first.config["threads"] == 1 and first.config["mixer_embed"] == 8  # two_step_paper
+    climbing = [r for r in runs if r.task == "matrix_climbing"]
+    assert {r.config["env"] for r in climbing} == {"matrix:climbing"} and len(climbing) == 12
+    # no swept setting: the plain layout <task>/<algo>/seed<k>
+    assert plan_sweep(["two_step"], ["iql"], [4])[0].directory == "two_step/iql/seed4"
+
+
+def test_each_algorithm_starts_from_its_own_preset():
+    assert preset_for("mpe:simple_spread") == "simple_spread"
+    assert preset_for("lbf:Foraging-8x8-2p-2f-coop-v3", "coma") == "coma_lbf"
+    assert preset_for("two_step", "coma") == "coma_two_step"
+    assert preset_for("two_step", "vdn", "memory") == "memory"
+    runs = plan_sweep(["mpe:simple_spread"], ["qmix", "coma"], [0])
+    assert runs[0].config["optimizer"] == "adam" and runs[1].config["optimizer"] == "rmsprop"
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset_for("two_step", "qmix", "fast")
+
+
+def test_command_line_settings():
+    assert parse_settings(["lr=0.001,0.0005", "agent=rnn,mlp", "double_q=false", "tau=0"]) == {
+        "lr": [0.001, 0.0005], "agent": ["rnn", "mlp"], "double_q": False, "tau": 0
+    }  # fmt: skip
+    assert parse_settings(['env_kwargs={"penalty": 0.1}']) == {"env_kwargs": {"penalty": 0.1}}
+    for bad, message in [("lr", "expected key=value"), ("=3", "expected"), ("lr=", "expected")]:
+        with pytest.raises(ValueError, match=message):
+            parse_settings([bad])
+    with pytest.raises(ValueError, match="set twice"):
+        parse_settings(["lr=1", "lr=2"])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(envs=["two_step"], algos=["qmix"], seeds=[0, 0]), "twice"),
+        (dict(envs=["two_step"], algos=[], seeds=[0]), "at least one algo"),
+        (dict(envs=["two_step"], algos=["sarsa"], seeds=[0]), "unknown algorithm"),
+        (dict(envs=["two_step"], algos=["qmix"], seeds=[-1]), "non-negative"),
+        (dict(envs=["two_step"], algos=["qmix"], seeds=[0], settings={"seed": 3}), "own option"),
+        (dict(envs=["two_step"], algos=["qmix"], seeds=[0], settings={"lr": []}), "empty list"),
+        (dict(envs=["two_step"], algos=["qmix"], seeds=[0], steps=0), "positive"),
+        (dict(envs=[], algos=["qmix"], seeds=[0]), "at least one env"),
+    ],
+)
+def test_bad_grids_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plan_sweep(**kwargs)
+
+
+SWEEP_TOML = """
+description = "a small test"
+algos = ["qmix", "vdn"]
+seeds = [0, 1]
+[set]
+eval_interval = 100
+[algo_set.vdn]
+lr = 0.002
+[tasks.game]
+env = "two_step"
+total_steps = 200
+[tasks.game.set]
+agent = ["rnn", "mlp"]
+[tasks.hard]
+env = "matrix:penalty"
+env_kwargs = {k = -50}
+algos = ["qmix"]
+seeds = [3]
+"""
+
+
+def test_sweep_files_in_toml_yaml_and_json_agree(tmp_path):
+    import tomllib
+    import yaml
+
+    (tmp_path / "s.toml").write_text(SWEEP_TOML)
+    data = tomllib.loads(SWEEP_TOML)
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "s.json").write_text(json.dumps(data))
+    plans = [load_sweep_file(tmp_path / f"s.{ext}") for ext in ("toml", "yaml", "json")]
+    assert plans[0] == plans[1] == plans[2]
+    runs = plans[0]
+    assert [r.directory for r in runs][:3] == [
+        "game/qmix+agent=rnn/seed0", "game/qmix+agent=rnn/seed1", "game/qmix+agent=mlp/seed0"
+    ]  # fmt: skip
+    assert len(runs) == 2 * 2 * 2 + 1
+    vdn = [r for r in runs if r.variant.startswith("vdn")]
+    assert {r.config["lr"] for r in vdn} == {0.002}
+    assert all(r.config["total_steps"] == 200 and r.config["eval_interval"] == 100
+               for r in runs if r.task == "game")  # fmt: skip
+    [hard] = [r for r in runs if r.task == "hard"]
+    assert hard.config["env_kwargs"] == {"k": -50} and hard.directory == "hard/qmix/seed3"
+    # a short trial of the same file: algorithms, seeds and steps replaced everywhere
+    trial = plan_sweep(file=tmp_path / "s.toml", algos=["iql"], seeds=[7], steps=50)
+    assert {(r.variant.split("+")[0], r.seed, r.config["total_steps"]) for r in trial} == {
+        ("iql", 7, 50)
+    }
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("algos = ['qmix']\nseeds = [0]\n", "needs a [tasks.<name>] table"),
+        ("colour = 1\n[tasks.a]\nenv = 'two_step'\n", "unknown key(s) colour"),
+        ("algos=['qmix']\nseeds=[0]\n[tasks.a]\nenvv = 'two_step'\n", "needs env"),
+        ("algos=['qmix']\nseeds=[0]\n[tasks.a]\nenv = 'two_step'\nsteps = 3\n", "unknown key"),
+        ("algos=['qmix']\nseeds=[0]\n[tasks.'a b']\nenv = 'two_step'\n", "task name"),
+        (
+            "algos=['qmix']\nseeds=[0]\n[tasks.a]\nenv = 'two_step'\npreset = 'x'\n",
+            "unknown preset",
+        ),
+        ("algos = [\n", "cannot be read"),
+    ],
+)
+def test_bad_sweep_files_are_clear_errors(tmp_path, text, message):
+    (tmp_path / "s.toml").write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_sweep_file(tmp_path / "s.toml")
+
+
+def test_sweep_file_errors_name_the_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_sweep_file(tmp_path / "none.toml")
+    (tmp_path / "s.ini").write_text("x")
+    with pytest.raises(ValueError, match=r"\.toml, \.yaml"):
+        load_sweep_file(tmp_path / "s.ini")
+    with pytest.raises(ValueError, match="in the sweep file"):
+        plan_sweep(envs=["two_step"], file=tmp_path / "s.ini")
+
+
+def test_the_benchmark_sweep_file():
+    runs = load_sweep_file(BENCHMARK)
+    tasks = {r.task for r in runs}
+    assert len(tasks) >= 4
+    envs = {r.config["env"] for r in runs}
+    assert {"mpe:simple_spread", "lbf:Foraging-8x8-2p-2f-coop-v3"} <= envs
+    for task in tasks:
+        algos = {r.config["algo"] for r in runs if r.task == task}
+        assert {"iql", "vdn", "qmix", "qmix_ns", "coma"} <= algos, task
+        seeds = {r.seed for r in runs if r.task == task}
+        assert len(seeds) >= 5, task
+        for algo in algos:  # the same budget for every algorithm on a task
+            steps = {r.config["total_steps"] for r in runs if r.task == task}
+            assert len(steps) == 1, (task, algo, steps)
+    # one task compares recurrent with feed-forward agents, for every algorithm
+    memory = [
+        t for t in tasks if {r.config["agent"] for r in runs if r.task == t} == {"rnn", "mlp"}
+    ]
+    assert memory, "no task sweeps agent = rnn and mlp"
+    for run in runs:
+        Config.from_dict(run.config)  # every config is valid
+
+
+# ------------------------------------------------------------------------------------------
+# one run, without Ray (fast)
+# ------------------------------------------------------------------------------------------
+def test_a_run_is_trained_once_and_then_skipped(tmp_path):
+    [run] = plan_sweep(["two_step"], ["vdn"], [0], steps=200, settings=TINY)
+    run_dir = tmp_path / run.directory
+    spec = {"task": run.task, "variant": run.variant, "seed": run.seed, "config": run.config}
+    assert run_state(run_dir, run.config) == "new"
+    first = execute_run(spec, str(run_dir))
+    assert first["status"] == "trained" and first["env_steps"] == 200 and first["starts"] == 1
+    assert run_state(run_dir, run.config) == "finished"
+    before = (run_dir / "history.csv").stat().st_mtime_ns
+    again = execute_run(spec, str(run_dir))
+    assert again["status"] == "skipped" and again["starts"] == 1
+    assert (run_dir / "history.csv").stat().st_mtime_ns == before
+    record = json.loads(record_path(run_dir).read_text())
+    assert record["task"] == "two_step" and record["variant"] == "vdn" and record["starts"] == 1
+    # the run directory holds train's files only; the sweep's record lies beside it
+    assert record_path(run_dir).parent == run_dir.parent
+    # more steps: the run continues from its checkpoint
+    longer = {**run.config, "total_steps": 300}
+    assert run_state(run_dir, longer) == "resume"
+
+
+# ------------------------------------------------------------------------------------------
+# the command line (fast: errors before Ray starts)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sweep", "--env", "two_step", "--algo", "qmix", "--seed", "0"], "--out"),
+        (["sweep", "--env", "two_step", "--out", "x"], "all three are needed"),
+        (["sweep", "--env", "two_step", "--algo", "sarsa", "--seed", "0", "--out", "x"], "--algo"),
+        (["sweep", "--env", "two_step", "--algo", "qmix", "--seed", "x", "--out", "x"], "--seed"),
+        (
+            [
+                "sweep",
+                "--env",
+                "two_step",
+                "--algo",
+                "qmix",
+                "--seed",
+                "0",
+                "--out",
+                "x",
+                "--set",
+                "lr",
+            ],
+            "expected key=value",
+        ),  # fmt: skip
+        (["sweep", "--file", "none.toml", "--out", "x"], "does not exist"),
+        (
+            [
+                "sweep",
+                "--env",
+                "two_step",
+                "--algo",
+                "qmix",
+                "--seed",
+                "0",
+                "--out",
+                "x",
+                "--cpus",
+                "0",
+            ],
+            "--cpus",
+        ),  # fmt: skip
+    ],
+)
+def test_sweep_argument_errors_exit_2(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as err:
+        main(argv)
+    assert err.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# sweeps on a local Ray instance (slow: Ray takes 10-30 s to start)
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def crashed_sweep(local_ray, tmp_path_factory):
+    """2 algorithms x 2 seeds on the two-step game, every worker killed once after its first
+    checkpoint, beside a task whose runs fail on their own (no payoff for matrix:custom)."""
+    out = tmp_path_factory.mktemp("sweep")
+    runs = plan_sweep(["two_step", "matrix:custom"], ["qmix", "vdn"], [0, 1], steps=300,
+                      settings=TINY)  # fmt: skip
+    report = run_sweep(runs, out, progress=False, _crash_after_checkpoint=True)
+    return out, runs, report
+
+
+@pytest.mark.slow
+def test_killed_workers_are_retried_from_their_checkpoints(crashed_sweep):
+    out, runs, report = crashed_sweep
+    game = [(r, o) for r, o in zip(runs, report.outcomes, strict=True) if r.task == "two_step"]
+    assert len(game) == 4
+    for run, outcome in game:
+        run_dir = out / run.directory
+        assert outcome["status"] == "resumed" and outcome["env_steps"] == 300, outcome
+        assert report.retries[str(run_dir)] == 1
+        assert json.loads(record_path(run_dir).read_text())["starts"] == 2
+        # the worker died after the checkpoint at 100 steps: the retried run's history
+        # equals the history of the same run left alone
+        alone = train(Config.from_dict(run.config), progress=False)
+        assert_same_history(run_dir, alone.history)
+        assert (run_dir / "result.pt").exists()
+
+
+@pytest.mark.slow
+def test_a_failing_run_is_reported_and_the_others_go_on(crashed_sweep):
+    out, runs, report = crashed_sweep
+    failed = [o for r, o in zip(runs, report.outcomes, strict=True) if r.task == "matrix_custom"]
+    assert len(failed) == 4 and report.failed == failed
+    for outcome in failed:
+        assert outcome["status"] == "failed" and "needs a payoff table" in outcome["error"]
+        assert report.retries[outcome["run_dir"]] == 0  # not retried
+    text = report.table()
+    assert "4 resumed, 4 failed" in text and "matrix_custom/qmix/seed0: ValueError" in text
+    saved = json.loads((out / "sweep.json").read_text())
+    assert [r["status"] for r in saved["runs"]].count("failed") == 4
+
+
+@pytest.mark.slow
+def test_running_a_sweep_again_skips_finished_runs_and_extends_longer_ones(crashed_sweep):
+    out, runs, _ = crashed_sweep
+    game = [r for r in runs if r.task == "two_step"]
+    stamps = {r.directory: (out / r.directory / "history.csv").stat().st_mtime_ns for r in game}
+    again = run_sweep(game, out, progress=False)
+    assert [o["status"] for o in again.outcomes] == ["skipped"] * 4
+    assert all((out / d / "history.csv").stat().st_mtime_ns == t for d, t in stamps.items())
+    # a larger budget continues each run from its checkpoint, as if it had never stopped
+    longer = plan_sweep(["two_step"], ["qmix", "vdn"], [0, 1], steps=400, settings=TINY)
+    report = run_sweep(longer, out, progress=False)
+    assert [o["status"] for o in report.outcomes] == ["resumed"] * 4
+    for run in longer:
+        assert_same_history(
+            out / run.directory, train(Config.from_dict(run.config), progress=False).history
+        )
+
+
+@pytest.mark.slow
+def test_sweep_command(local_ray, tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["sweep", "--env", "two_step", "--algo", "iql", "--seed", "0", "--steps", "100",
+            "--set", "eval_interval=50", "--set", "lr=0.0005,-1", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(argv) == 1  # one run of the two has an invalid config
+    text = capsys.readouterr().out
+    assert "two_step" in text and "1 trained, 1 failed" in text
+    assert "Config.lr must be > 0" in text and f"qmix-tut compare {out}" in text
+    assert (out / "two_step" / "iql+lr=0.0005" / "seed0" / "result.pt").exists()
+    assert not (out / "two_step" / "iql+lr=-1" / "seed0").exists()
+    toml = tmp_path / "s.toml"
+    toml.write_text('algos = ["iql"]\nseeds = [0]\n[set]\neval_interval = 50\n'
+                    '[tasks.two_step]\nenv = "two_step"\ntotal_steps = 100\n')  # fmt: skip
+    assert main(["sweep", "--file", str(toml), "--out", str(out / "file"), "--quiet"]) == 0
+    assert "1 trained" in capsys.readouterr().out
+    assert main(["compare", str(out), "--out", str(tmp_path / "cmp"), "--reps", "50"]) == 0
