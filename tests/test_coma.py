@@ -1,10 +1,12 @@
 """COMA: the counterfactual baseline, the policy gradient, the exploring policy, the learner."""
 
+import csv
 import itertools
 import math
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -384,3 +386,20 @@ def test_coma_config_fields_are_validated():
     with pytest.raises(ValueError, match=r"Config.critic_hidden_dim must be >= 1"):
         Config(algo="coma", critic_hidden_dim=0)
     assert isinstance(COMACritic(4, 2, 8), torch.nn.Module)
+
+
+@pytest.mark.slow
+def test_scaling_benchmark_writes_its_table(tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        import coma_scaling
+    finally:
+        sys.path.pop(0)
+    assert coma_scaling.main(["--reps", "1", "--agents", "2", "3", "--out", str(tmp_path)]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "scaling.csv")))
+    assert [int(r["n_agents"]) for r in rows] == [2, 3]
+    assert int(rows[1]["critic_input"]) == critic_input_dim(48, 16, 3, 5)
+    assert int(rows[1]["other_joint_actions"]) == 25
+    assert (tmp_path / "scaling.png").exists() and (tmp_path / "scaling.md").exists()
+    assert coma_scaling.main(["--reps", "0"]) == 2
+    assert "must be >= 1" in capsys.readouterr().err
