@@ -118,7 +118,7 @@ def spread_setup(
         buffer.insert(episodes)
     sampler = torch.Generator().manual_seed(seed)
     for _ in range(warm_up_updates):  # n_episodes seen < 200: no target refresh yet
-        learner.update(buffer.sample(16, sampler), episodes_seen=n_episodes)
+        learner.update(buffer.sample(min(16, n_episodes), sampler), episodes_seen=n_episodes)
     drift = max(
         (p - q).abs().max().item()
         for p, q in zip(learner.agent.parameters(), learner.target_agent.parameters(), strict=True)
