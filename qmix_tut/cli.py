@@ -204,11 +204,13 @@ def _last_steps(history: list[dict[str, float]]) -> int:
 
 
 def _size(num_bytes: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if num_bytes < 1024 or unit == "GB":
-            return f"{num_bytes:.0f} {unit}" if unit == "B" else f"{num_bytes:.1f} {unit}"
-        num_bytes /= 1024
-    return ""
+    """A file size for people: ``_size(950) == "950 B"``, ``_size(6_300_000) == "6.0 MB"``."""
+    size = float(num_bytes)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 # ------------------------------------------------------------------------------------------
