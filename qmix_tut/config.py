@@ -381,7 +381,10 @@ class Config:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown Config field(s): {', '.join(unknown)}")
+            raise ValueError(
+                f"unknown Config field(s): {', '.join(unknown)}; the fields are "
+                f"{', '.join(f.name for f in fields(cls))}"
+            )
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
