@@ -141,3 +141,19 @@ def test_compare_figure_draws_both_panels():
     curves, finals = fig.axes[:2]
     assert [t.get_text() for t in finals.get_xticklabels()] == ["IQL", "QMIX"]
     assert len(curves.get_lines()) >= 2
+
+
+def test_widget_helpers_show_a_png_and_publish_results():
+    from matplotlib.figure import Figure
+
+    from qmix_tut.widgets._common import figure_png, publish, show_figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.subplots().plot([0, 1], [1, 0])
+    assert figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+    picture = SimpleNamespace(value=b"")
+    show_figure(picture, fig)
+    assert picture.value[:4] == b"\x89PNG"
+    box = SimpleNamespace(results={"old": 1})
+    publish(box, {"new": 2})
+    assert box.results == {"new": 2}

@@ -31,6 +31,7 @@ from ..agents import build_inputs
 from ..envs import make
 from ..learner import QLearner
 from ..plotting import ALGO_COLORS, OKABE_ITO, style
+from ._common import publish, show_figure
 
 __all__ = [
     "memory_stepper_widget",
@@ -40,14 +41,6 @@ __all__ = [
     "td_target_explorer",
     "td_target_figure",
 ]
-
-
-def _show(output: Any, fig: Figure) -> None:
-    from IPython.display import display
-
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
 
 
 # ------------------------------------------------------------------------------------------
@@ -248,7 +241,7 @@ def memory_stepper_widget(runs: Mapping[str, Any], cue: int = 0):
         style=style_,
     )
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([w.HBox([run_box, cue_box]), w.HBox([step_slider, wipe_box]), summary, output])
     box.controls = {"run": run_box, "cue": cue_box, "step": step_slider, "wipe": wipe_box}
     box.results = {}
@@ -258,15 +251,14 @@ def memory_stepper_widget(runs: Mapping[str, Any], cue: int = 0):
             run_box.value, cue_box.value, None if wipe_box.value < 0 else wipe_box.value
         )
         step = step_slider.value
-        box.results.clear()
-        box.results.update(trace)
+        publish(box, trace)
         box.results["step"] = step
         last = tuple(int(a) for a in trace["actions"][-1])
         summary.value = (
             f"Cue <b>{trace['cue']}</b> (seen at step 0 only). Greedy actions at the last step: "
             f"<b>{last}</b>, episode return <b>{trace['return']:.0f}</b>."
         )
-        _show(output, memory_trace_figure(trace, step))
+        show_figure(output, memory_trace_figure(trace, step))
 
     for control in (run_box, cue_box, step_slider, wipe_box):
         control.observe(update, names="value")
@@ -466,7 +458,7 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
         style=style_,
     )
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([
         w.HBox([episode_slider, step_slider]),
         w.HBox([gamma_slider, double_box, end_box]),
@@ -487,8 +479,7 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
         b = td_target_breakdown(learner, batch, episode_slider.value, step_slider.value,
                                 gamma_slider.value, double_box.value,
                                 None if end_box.value == "stored" else end_box.value)  # fmt: skip
-        box.results.clear()
-        box.results.update(b)
+        publish(box, b)
         note = {
             "terminated": "this step ended the task: nothing to bootstrap from",
             "truncated": "the time limit cut the episode here: the target still bootstraps",
@@ -508,7 +499,7 @@ def td_target_explorer(learner: QLearner, batch: Mapping[str, torch.Tensor]):
             f"Q<sub>tot</sub>(s, u) = {b['q_tot']:.3f}. Step {b['t']} of episode "
             f"{b['episode']} ({lengths[b['episode']]} steps): {note}.{weight}"
         )
-        _show(output, td_target_figure(b))
+        show_figure(output, td_target_figure(b))
 
     for control in (episode_slider, step_slider, gamma_slider, double_box, end_box):
         control.observe(update, names="value")

@@ -32,6 +32,7 @@ from torch import nn
 from .. import algorithms
 from ..analysis import igm_holds, joint_q_table, mixer_gradients
 from ..plotting import OKABE_ITO, algo_label, plot_learning_curves, plot_q_table, style
+from ._common import publish, show_figure
 
 __all__ = [
     "ABLATION_ALGOS",
@@ -51,14 +52,6 @@ __all__ = [
 ]
 
 ACTION_NAMES = ("A", "B", "C")
-
-
-def _show(output: Any, fig: Figure) -> None:
-    from IPython.display import display
-
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
 
 
 # ------------------------------------------------------------------------------------------
@@ -192,15 +185,14 @@ def monotonic_mixer_widget(weight: float = -1.0, seed: int = 0):
     seed_slider = w.IntSlider(value=seed, min=0, max=50, description="Q-values seed", style=style_)
     use_abs = w.Checkbox(value=False, description="apply abs (QMIX)")
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([w.HBox([weight_slider, seed_slider, use_abs]), summary, output])
     box.controls = {"weight": weight_slider, "seed": seed_slider, "use_abs": use_abs}
     box.results = {}
 
     def update(_=None) -> None:
         report = tiny_mixer_report(weight_slider.value, seed_slider.value, use_abs.value)
-        box.results.clear()
-        box.results.update(report)
+        publish(box, report)
         dec = "".join(ACTION_NAMES[i] for i in report["decentralised"])
         joint = "".join(ACTION_NAMES[i] for i in report["joint_argmax"])
         low = report["min_gradient"]
@@ -210,7 +202,7 @@ def monotonic_mixer_widget(weight: float = -1.0, seed: int = 0):
             f"dQ<sub>tot</sub>/dQ<sub>a</sub> at these points: {low[0]:.2f} (agent 1), "
             f"{low[1]:.2f} (agent 2)."
         )
-        _show(output, tiny_mixer_figure(report))
+        show_figure(output, tiny_mixer_figure(report))
 
     for control in (weight_slider, seed_slider, use_abs):
         control.observe(update, names="value")
@@ -331,22 +323,21 @@ def hypernet_state_widget(
         layout=w.Layout(width="420px"),
     )
     summary = w.HTML()
-    output = w.Output()
+    output = w.Image(format="png")
     box = w.VBox([t_slider, summary, output])
     box.controls = {"state": t_slider}
     box.results = {}
 
     def update(_=None) -> None:
         report = hypernet_state_report(mixer, state_at(t_slider.value), q_range)
-        box.results.clear()
-        box.results.update(report)
+        publish(box, report)
         g = report["mean_gradient"]
         summary.value = (
             f"s = {np.round(report['state'], 2).tolist()}: mean dQ<sub>tot</sub>/dQ<sub>a</sub>"
             f" = {g[0]:.2f} (agent 1), {g[1]:.2f} (agent 2); V(s) = {report['v']:.2f}; "
             f"monotonic on the grid: {report['monotonic']}."
         )
-        _show(output, hypernet_state_figure(report, q_tot_limits, weight_max))
+        show_figure(output, hypernet_state_figure(report, q_tot_limits, weight_max))
 
     t_slider.observe(update, names="value")
     update()
@@ -498,14 +489,7 @@ def ablation_widget(stored: Curves | None = None, initial: Curves | None = None)
     ``initial``, curves already trained (:func:`ablation_curves`), are drawn until the first
     click, so the saved notebook shows a result rather than an empty frame.
     """
-    import io
-
     import ipywidgets as w
-
-    def png(fig: Figure) -> bytes:  # an Image's value is saved with the widget state
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-        return buffer.getvalue()
 
     algos = w.SelectMultiple(
         options=[(algo_label(a), a) for a in ABLATION_ALGOS],
@@ -525,14 +509,13 @@ def ablation_widget(stored: Curves | None = None, initial: Curves | None = None)
     box.results = {}
 
     def show(curves: Curves, runs: Any = None, note: str = "") -> None:
-        box.results.clear()
-        box.results.update({"runs": runs, "curves": curves, "summary": ablation_summary(curves)})
+        publish(box, {"runs": runs, "curves": curves, "summary": ablation_summary(curves)})
         summary.value = (
             note
             + "Greedy returns: "
             + ", ".join(f"{algo_label(a)} {s['mean']:g}" for a, s in box.results["summary"].items())
         )
-        picture.value = png(ablation_figure(curves, stored))
+        show_figure(picture, ablation_figure(curves, stored))
 
     def train(_=None) -> None:
         if not algos.value:
