@@ -385,3 +385,28 @@ def test_command_line_trains_and_resumes_any_named_env(tmp_path, env, env_kwargs
         )
         straight = train(cfg, progress=False).history
         _same([{k: float(v) for k, v in row.items()} for row in resumed], straight)
+
+
+def test_the_exercise_reference_builds_what_the_wrapper_builds():
+    from envs_fixture import MaskedChoice, tictactoe
+
+    from qmix_tut.envs.pettingzoo import mpe_scenario
+    from qmix_tut.exercises.nb08 import check_team_arrays, reference_team_arrays
+
+    assert check_team_arrays(reference_team_arrays)
+    for build, limit in ((tictactoe, 9), (MaskedChoice, None), (lambda: mpe_scenario("simple_speaker_listener"), None)):  # fmt: skip
+        for seed in range(3):
+            raw = build()
+            observations, _ = raw.reset(seed=seed)
+            env = from_pettingzoo(build(), episode_limit=limit)
+            obs, _, avail = env.reset(seed=seed)
+            flat, masks = [], []
+            for a in env.agents:
+                x = observations[a]
+                masks.append(x["action_mask"] if isinstance(x, dict) else None)
+                x = x["observation"] if isinstance(x, dict) else x
+                flat.append(np.asarray(x, np.float32).ravel())
+            counts = [n for _, _, n in env.agent_sizes()]
+            want_obs, want_avail = reference_team_arrays(flat, masks, counts)
+            np.testing.assert_array_equal(obs, want_obs)
+            np.testing.assert_array_equal(avail, want_avail)
