@@ -240,3 +240,15 @@ def test_bad_command_line_in_a_real_process(places, tmp_path, argv, words):
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], done.stderr
+
+
+def test_a_diverging_run_ends_with_one_line_and_a_checkpoint(capsys, tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", *RUN_SMALL, "--steps", "2000", "--set", "lr=1e30", "--out", str(out)]
+    status, _, err = run_cli(argv, capsys)
+    assert status == 1 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "training stopped at" in lines[0] and "loss is nan" in lines[0]
+    from qmix_tut import load
+
+    assert load(out / "checkpoint.pt").config.lr == 1e30
