@@ -243,6 +243,11 @@ def test_unavailable_action_is_refused_everywhere():
         ([[1, 2, 3], [4, 5, 6]], "same number of actions"),
         ([[1, np.nan], [0, 1]], "finite"),
         ([[1, "x"], [0, 1]], "rectangular array of numbers"),
+        ([[1, 2j], [0, 1]], "real numbers, got complex"),
+        (np.array([[1, 0], [0, 1]], dtype=complex), "real numbers, got complex"),
+        ([[True, False], [False, True]], "got booleans"),
+        ("[[1, 0], [0, 1]]", "got the string"),
+        ([[1, 2], [3]], "rectangular array of numbers"),
     ],
 )
 def test_bad_payoff_refused_at_construction(payoff, message):
@@ -283,3 +288,42 @@ def test_lbf_scales_observations_onto_minus_one_to_one():
     np.testing.assert_allclose(state.reshape(2, -1), obs, atol=1e-6)
     with pytest.raises(ValueError, match="scale_obs must be True or False"):
         make("lbf:Foraging-8x8-2p-2f-coop-v3", scale_obs="yes")
+
+
+def test_one_payoff_check_everywhere():
+    from qmix_tut.tabular import payoff_of
+    from qmix_tut.widgets.lab import _square_payoff
+
+    for fn in (payoff_of, _square_payoff, MatrixGame):
+        with pytest.raises(ValueError, match="real numbers, got complex"):
+            fn([[1, 2j], [0, 1]])
+    with pytest.raises(ValueError, match="one axis per agent \\(2 agents\\)"):
+        _square_payoff(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="at least 2 actions"):
+        _square_payoff([[1.0]])
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("lbf:Foraging-8x8-2p-2f-coop-v3", {"penalty": float("nan")}, "penalty must be finite"),
+        ("lbf:Foraging-8x8-2p-2f-coop-v3", {"penalty": "0.1"}, "penalty must be a number"),
+        ("lbf:Foraging-8x8-2p-2f-coop-v3", {"penalty": -1}, "at least 0"),
+        ("lbf:Foraging-8x8-2p-2f-coop-v3", {"normalize_reward": 1}, "True or False"),
+        ("lbf:Foraging-8x8-2p-2f-coop-v3", {"observe_agent_levels": "no"}, "True or False"),
+        ("mpe:simple_reference", {"max_cycles": 0}, "max_cycles must be a positive integer"),
+        ("mpe:simple_reference", {"local_ratio": float("nan")}, "local_ratio must be a number"),
+        ("mpe:simple_line", {"N": "3"}, "N must be a positive integer"),
+        ("mpe:simple_line", {"render_mode": "svg"}, "render_mode must be"),
+        ("mpe:simple_spread", {"local_ratio": 2}, "local_ratio must be in"),
+        ("two_step", {"reward": "max"}, "reward must be one of"),
+        ("two_step", {"episode_limit": 0}, "episode_limit must be a positive integer"),
+    ],
+)
+def test_environment_arguments_are_checked_at_make(name, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make(name, **kwargs)
+
+
+def test_lbf_accepts_a_valid_penalty():
+    assert make("lbf:Foraging-8x8-2p-2f-coop-v3", penalty=0.25).env._game.penalty == 0.25

@@ -33,6 +33,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from pettingzoo.utils.env import ParallelEnv
 
 from .core import REWARD_MODES, MultiAgentEnv
@@ -263,7 +264,34 @@ def mpe_scenario(scenario: str, **kwargs: Any) -> ParallelEnv:
                 f"mpe:{scenario} does not take the argument {key!r} "
                 f"(it takes: {', '.join(accepted)}, and reward, episode_limit)"
             )
+    _check_mpe_values(scenario, kwargs)
     return module.parallel_env(**kwargs)
+
+
+def _check_mpe_values(scenario: str, kwargs: dict[str, Any]) -> None:
+    """The common mpe2 arguments checked here, before mpe2 takes a bad value silently."""
+    for key in ("max_cycles", "N", "num_collectors", "num_deposits", "num_treasures"):
+        value = kwargs.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"mpe:{scenario} {key} must be a positive integer, got {value!r}")
+    for key in ("continuous_actions", "dynamic_rescaling", "terminate_on_success"):
+        if key in kwargs and not isinstance(kwargs[key], (bool, np.bool_)):
+            raise ValueError(f"mpe:{scenario} {key} must be True or False, got {kwargs[key]!r}")
+    if "local_ratio" in kwargs:
+        ratio = kwargs["local_ratio"]
+        if (
+            isinstance(ratio, bool)
+            or not isinstance(ratio, (int, float, np.integer, np.floating))
+            or not 0.0 <= float(ratio) <= 1.0
+        ):
+            raise ValueError(
+                f"mpe:{scenario} local_ratio must be a number in [0, 1], got {ratio!r}"
+            )
+    if kwargs.get("render_mode") not in (None, "human", "rgb_array"):
+        raise ValueError(
+            f"mpe:{scenario} render_mode must be None, 'human' or 'rgb_array', "
+            f"got {kwargs['render_mode']!r}"
+        )
 
 
 def check_reward_mode(reward: Any) -> None:
