@@ -230,7 +230,8 @@ class MultiAgentEnv:
                     f"{self.name}: the env has no time limit that can be found "
                     f"({self.limit_source}); an episode that never truncates cannot be "
                     "collected into fixed-length buffers: pass episode_limit=<steps> "
-                    "(make(..., episode_limit=N), or env_kwargs={'episode_limit': N})"
+                    "(make(..., episode_limit=N), Config(env_kwargs={'episode_limit': N}), "
+                    "or --set episode_limit=N for qmix-tut check-env)"
                 )
         else:
             limit, self.limit_source = episode_limit, "given"
