@@ -312,7 +312,8 @@ def test_errors_reach_the_shell_as_one_line_and_status_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_prints_one_message_with_the_resume_command(tmp_path):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_signal_prints_one_message_with_the_resume_command(tmp_path, signum, status):
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [sys.executable, "-m", "qmix_tut", "train", "--preset", "two_step_paper", "--steps",
@@ -323,13 +324,15 @@ def test_ctrl_c_prints_one_message_with_the_resume_command(tmp_path):
     while time.monotonic() < deadline and not (out / "history.csv").exists():
         time.sleep(0.2)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == status, stderr
     assert "Traceback" not in stderr and "Finished" not in stdout
     resume_lines = [line for line in stderr.splitlines() if "--resume" in line]
     assert len(resume_lines) == 1, stderr
     assert f"qmix-tut train --resume {out}" in resume_lines[0]
+    if signum != signal.SIGINT:
+        return
     shown = run_cli("show", str(out))
     assert "stopped: last evaluation at" in shown.stdout
     with open(out / "history.csv") as f:
