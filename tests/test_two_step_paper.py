@@ -12,6 +12,7 @@ from qmix_tut import Config, train
 from qmix_tut.analysis import PAPER_TWO_STEP, q_tot_tables
 
 SEEDS = (0, 1, 2)
+pytestmark = pytest.mark.slow  # six 10k-step runs
 
 
 @pytest.fixture(scope="module")

@@ -87,6 +87,7 @@ def test_weighting_needs_qmix():
         Config.preset("matrix", algo="vdn", weighting="ow")
 
 
+@pytest.mark.slow
 def test_ow_qmix_recovers_the_qtran_optimum_that_qmix_misses():
     def greedy(seed: int, **kw) -> tuple[int, int]:
         cfg = Config.preset("matrix", env="matrix:qtran", total_steps=1500, seed=seed, **kw)

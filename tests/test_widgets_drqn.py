@@ -38,6 +38,7 @@ def memory_runs():
     return {"GRU": rnn, "MLP": mlp}
 
 
+@pytest.mark.slow  # trains the memory task
 def test_trained_recurrent_agents_recall_the_cue(memory_runs):
     for cue in (0, 1):
         trace = memory_trace(memory_runs["GRU"], cue)
@@ -51,6 +52,7 @@ def test_trained_recurrent_agents_recall_the_cue(memory_runs):
         assert (trace["actions"][:-1] == 0).all() and (trace["avail"][:-1, :, 1] == 0).all()
 
 
+@pytest.mark.slow  # trains the memory task
 def test_wiping_the_memory_makes_the_last_step_blind(memory_runs):
     wiped = [memory_trace(memory_runs["GRU"], cue, wipe_before=1) for cue in (0, 1)]
     np.testing.assert_allclose(wiped[0]["q"][-1], wiped[1]["q"][-1], rtol=0, atol=1e-6)
@@ -87,6 +89,7 @@ def test_memory_trace_validates():
         memory_trace(result)
 
 
+@pytest.mark.slow  # trains the memory task
 def test_memory_trace_figure(memory_runs):
     fig = memory_trace_figure(memory_trace(memory_runs["GRU"], 1), step=0)
     assert isinstance(fig, Figure) and "cue 1" in fig._suptitle.get_text()
@@ -96,6 +99,7 @@ def test_memory_trace_figure(memory_runs):
         memory_trace_figure(memory_trace(memory_runs["MLP"], 0), step=4)
 
 
+@pytest.mark.slow  # trains the memory task
 def test_memory_stepper_widget_follows_its_controls(memory_runs):
     box = memory_stepper_widget(memory_runs)
     assert box.results["cue"] == 0 and box.results["step"] == 3
