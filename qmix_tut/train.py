@@ -720,10 +720,9 @@ def _prepare_run_dir(
     )
     if resuming_here:
         return resume_from
-    hint = (
-        "choose another directory, resume it (qmix-tut train --resume DIR), or pass "
-        "--overwrite (overwrite=True) to replace its contents"
-    )
+    hint = "choose another directory, or pass --overwrite (overwrite=True) to replace its contents"
+    if "checkpoint.pt" in entries:
+        hint = f"continue it with qmix-tut train --resume {shlex.quote(str(run_dir))}, " + hint
     if resume_from is None and config is None and "checkpoint.pt" in entries:
         return run_dir  # no config given: continue the run that is there
     if resume_from is None and config is not None and "config.json" in entries:
