@@ -7,6 +7,7 @@ of its heading::
     {nbsec}`monotonic_mixing | monotonicity is enough`
     {nbsec}`monotonic_mixing`              (the notebook itself)
     {nbsec}`说明 <monotonic_mixing | monotonicity is enough>`
+    {nbsec}`§ <monotonic_mixing | monotonicity is enough>`   (short: "03 §2")
 
 ``monotonic_mixing`` finds ``notebooks/NN_monotonic_mixing.ipynb`` whatever NN is; a
 leading ``?`` (``?coma_counterfactual_baselines``) marks a notebook that may not be in
@@ -99,7 +100,8 @@ def _resolve(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
         docname = f"notebooks/{path.stem}" if path else None
         if docname is None or docname not in app.env.all_docs:
             if node["nb_optional"] and path is None:
-                node.replace_self(nodes.Text(node.astext().lstrip("?")))
+                text = node.astext().lstrip("?")
+                node.replace_self(nodes.Text("—" if text == "§" else text))
                 continue
             logger.warning(
                 "nbsec: no single notebook notebooks/NN_%s.ipynb in the site", stem, location=node
@@ -122,7 +124,14 @@ def _resolve(app: Sphinx, doctree: nodes.document, fromdocname: str) -> None:
         if phrase:
             uri += "#" + anchor
         label = node.astext()
-        if not node["nb_explicit_title"]:
+        if node["nb_explicit_title"] and label == "§":
+            # the short form, for tables: "03" or "03 §2"
+            number = path.stem.split("_", 1)[0]
+            section = re.match(r"(\d+)\.\s", section_title)
+            label = number
+            if phrase:
+                label += f" §{section.group(1)}" if section else f" · {section_title}"
+        elif not node["nb_explicit_title"]:
             number = path.stem.split("_", 1)[0]
             label = f"{number} · {section_title}" if phrase else section_title
         ref = nodes.reference("", "", internal=True, refuri=uri)
