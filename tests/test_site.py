@@ -8,7 +8,10 @@ Chinese pages drawn with a CJK font, and search finding "hypernetwork".
 
 Locally the test is skipped when Sphinx, Playwright or Chromium is missing; when the
 environment variable CI is "true" a missing piece is a failure. On a failure, screenshots
-of the pages concerned are written to site-screenshots/ (git-ignored).
+of the pages concerned are written to site-screenshots/ (git-ignored), named after the
+page (notebooks_04_hypernetworks.html.png, search_hypernetwork.png, zh_glossary.png),
+with overview_index.html.png, overview_notebooks_00_....png and
+overview_zh_glossary.html.png beside them.
 """
 
 from __future__ import annotations
@@ -101,8 +104,9 @@ def browser() -> Iterator[Any]:
 class PageWatch:
     """One browser page that records every console error, page error and failed request."""
 
-    def __init__(self, browser: Any, base_url: str) -> None:
+    def __init__(self, browser: Any, base_url: str, site: Path) -> None:
         self.base_url = base_url
+        self.site = site
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.problems: list[str] = []
@@ -151,8 +155,8 @@ class PageWatch:
 
 
 @pytest.fixture
-def watch(browser: Any, base_url: str) -> Iterator[PageWatch]:
-    page = PageWatch(browser, base_url)
+def watch(browser: Any, base_url: str, site: Path) -> Iterator[PageWatch]:
+    page = PageWatch(browser, base_url, site)
     yield page
     page.close()
 
@@ -219,8 +223,26 @@ def test_every_page_loads_with_maths_and_widgets_drawn(site: Path, watch: PageWa
         if problems:
             shot = watch.screenshot(relative)
             failures.append(f"{relative} ({shot.name}): " + "; ".join(problems[:5]))
+    if failures:
+        _overview_screenshots(watch)
     assert not failures, "\n".join(failures)
     assert checked_maths > 0 and checked_widgets > 0
+
+
+OVERVIEW = ("index.html", "notebooks/", "zh/glossary.html")
+
+
+def _overview_screenshots(watch: PageWatch) -> None:
+    """Beside the failing pages: the home page, the first notebook, the glossary."""
+    for relative in OVERVIEW:
+        if relative.endswith("/"):
+            first = sorted((watch.site / relative).glob("*.html"))
+            if not first:
+                continue
+            relative += first[0].name
+        watch.open(relative)
+        watch.page.wait_for_timeout(2_000)
+        watch.screenshot("overview_" + relative)
 
 
 def test_widget_panels_show_their_saved_output(site: Path, watch: PageWatch) -> None:
