@@ -190,6 +190,7 @@ def random_play_returns(env, episodes: int) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_short_simple_spread_run_beats_random_play():
     from qmix_tut.envs import make
 
@@ -203,6 +204,7 @@ def test_short_simple_spread_run_beats_random_play():
     assert result.final_eval_return > np.mean(random_returns) + 10
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 def test_short_lbf_run_beats_random_play():
     from qmix_tut.envs import make
