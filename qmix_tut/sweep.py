@@ -557,11 +557,9 @@ def _start_ray(address: str | None, cpus: int | None) -> bool:
         raise ValueError("cpus is for a local Ray instance; a cluster's workers have their own")
     if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, int) or cpus < 1):
         raise ValueError(f"cpus must be a positive integer, got {cpus!r}")
-    if address is None:
-        # Ray gives a local node 30 s to start its helper processes; on a busy machine
-        # (tests beside other work) they can take longer
-        os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
-    for attempt in (1, 2):
+    # A local Ray node gives its helper processes (the dashboard agent) about 15 s to start;
+    # on a busy machine they can take longer, and then the start is tried again.
+    for attempt in (1, 2, 3):
         try:
             ray.init(
                 address=address,
@@ -577,9 +575,9 @@ def _start_ray(address: str | None, cpus: int | None) -> bool:
             if "timed out during startup" not in str(err):
                 raise
             ray.shutdown()
-            if attempt == 2:
+            if attempt == 3:
                 raise ConnectionError(
-                    "Ray could not start on this machine in time (twice): its helper processes "
+                    "Ray could not start on this machine in time (3 tries): its helper processes "
                     "start slowly on a busy machine. Try again, or start Ray once with "
                     "`ray start --head` and pass --address auto"
                 ) from None

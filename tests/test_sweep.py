@@ -3,7 +3,6 @@ Ray instance that skip finished runs, survive killed workers and report failed r
 
 import csv
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,7 +11,9 @@ import pytest
 
 from qmix_tut import Config, train
 from qmix_tut.cli import main
+from qmix_tut.stats import read_runs
 from qmix_tut.sweep import (
+    _start_ray,
     execute_run,
     load_sweep_file,
     parse_settings,
@@ -21,6 +22,7 @@ from qmix_tut.sweep import (
     record_path,
     run_state,
     run_sweep,
+    store_histories,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,6 +225,14 @@ def test_a_run_is_trained_once_and_then_skipped(tmp_path):
     assert record["task"] == "two_step" and record["variant"] == "vdn" and record["starts"] == 1
     # the run directory holds train's files only; the sweep's record lies beside it
     assert record_path(run_dir).parent == run_dir.parent
+    # the stored benchmark layout: the small files only, read back by compare
+    stored = store_histories(tmp_path, tmp_path / "stored")
+    assert stored == [tmp_path / "stored" / "two_step" / "vdn" / "seed0"]
+    assert sorted(p.name for p in stored[0].iterdir()) == [
+        "config.json", "history.csv", "versions.json"
+    ]  # fmt: skip
+    [read] = read_runs([tmp_path / "stored"])
+    assert (read.task, read.algo, read.seed, read.env_steps) == ("two_step", "vdn", 0, 200)
     # more steps: the run continues from its checkpoint
     longer = {**run.config, "total_steps": 300}
     assert run_state(run_dir, longer) == "resume"
@@ -287,8 +297,7 @@ def test_sweep_argument_errors_exit_2(argv, message, tmp_path, monkeypatch, caps
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    assert _start_ray(None, 2)  # as run_sweep starts it, with its retries on a busy machine
     yield ray
     ray.shutdown()
 
