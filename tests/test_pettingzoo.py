@@ -410,3 +410,17 @@ def test_the_exercise_reference_builds_what_the_wrapper_builds():
             want_obs, want_avail = reference_team_arrays(flat, masks, counts)
             np.testing.assert_array_equal(obs, want_obs)
             np.testing.assert_array_equal(avail, want_avail)
+
+
+@pytest.mark.slow
+def test_the_own_task_benchmark_runs_small(tmp_path):
+    import importlib.util
+
+    path = HERE.parent / "benchmarks" / "own_task.py"
+    spec = importlib.util.spec_from_file_location("own_task", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "returns.json"
+    assert module.main(["--tasks", "leaving_team", "--scale", "0.1", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["tasks"]["leaving_team"]
+    assert row["env_steps"] >= 600 and row["random_return"] > 0 and "command" in row
