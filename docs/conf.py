@@ -19,6 +19,9 @@ import re
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from sphinx import addnodes
+
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
@@ -244,6 +247,31 @@ html_copy_source = False
 html_show_sourcelink = False
 
 
+def _zh_summary_link(app, doctree) -> None:
+    """Under a notebook's title, a link to its Chinese summary page (when there is one)."""
+    docname = app.env.docname
+    if not docname.startswith("notebooks/") or "_" not in docname:
+        return
+    name = docname.split("/", 1)[1].split("_", 1)[1]
+    if not (DOCS / "zh" / "notebooks" / f"{name}.md").exists():
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    ref = addnodes.pending_xref(
+        "",
+        nodes.inline("", "中文摘要 (Chinese summary)"),
+        refdomain="std",
+        reftype="doc",
+        reftarget=f"/zh/notebooks/{name}",
+        refexplicit=True,
+        refdoc=docname,
+        refwarn=True,
+    )
+    section.insert(1, nodes.paragraph("", "", ref, classes=["zh-summary-link"]))
+
+
 def setup(app) -> None:
-    """Rewrite the README's links to figures/ pages as it is included (see above)."""
+    """Rewrite the README's links as it is included; link each notebook to its summary."""
     app.connect("include-read", _readme_links)
+    app.connect("doctree-read", _zh_summary_link)
