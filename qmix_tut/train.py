@@ -348,11 +348,10 @@ class _StopGuard:
             raise _StopNow
         self.signal_name = self.signal_name or signal.Signals(signum).name
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         self._leaving = True  # a signal while the handlers are restored is only noted
         for signum, old in self._old.items():
             signal.signal(signum, old)
-        return False
 
 
 # ------------------------------------------------------------------------------------------
@@ -654,7 +653,7 @@ def claim_run_dir(run_dir: Path) -> Iterator[Path]:
         try:
             import fcntl
         except ImportError:  # Windows: no advisory locks; runs are not guarded
-            fcntl = None
+            fcntl = None  # type: ignore[assignment]
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
