@@ -6,7 +6,12 @@ Playwright): no console error, no failed request, no request leaving the machine
 typeset by MathJax, every saved widget panel drawn by the ipywidgets HTML manager, the
 Chinese pages drawn with a CJK font, and search finding "hypernetwork".
 
-Locally the test is skipped when Sphinx, Playwright or Chromium is missing; when the
+The browser tests are marked slow. Two fast tests need no browser: every notebook with
+widget views saved its widget state, and every link from the Chinese pages to a notebook
+section names a section that exists (so renaming a heading fails here, at once, and not
+only in the site build).
+
+Locally the browser test is skipped when Sphinx, Playwright or Chromium is missing; when the
 environment variable CI is "true" a missing piece is a failure. On a failure, screenshots
 of the pages concerned are written to site-screenshots/ (git-ignored), named after the
 page (notebooks_04_hypernetworks.html.png, search_hypernetwork.png, zh_glossary.png),
@@ -31,8 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "site-screenshots"
@@ -186,6 +189,7 @@ ALL_WIDGETS_DRAWN = """(n) => {
 }"""
 
 
+@pytest.mark.slow
 def test_site_builds_every_notebook(site: Path) -> None:
     notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     built = sorted(p.stem for p in (site / "notebooks").glob("*.html"))
@@ -195,6 +199,7 @@ def test_site_builds_every_notebook(site: Path) -> None:
     assert (site / "api" / "qmix_tut.mixers.html").exists()
 
 
+@pytest.mark.slow
 def test_every_page_loads_with_maths_and_widgets_drawn(site: Path, watch: PageWatch) -> None:
     failures: list[str] = []
     checked_widgets = checked_maths = 0
@@ -245,6 +250,7 @@ def _overview_screenshots(watch: PageWatch) -> None:
         watch.screenshot("overview_" + relative)
 
 
+@pytest.mark.slow
 def test_widget_panels_show_their_saved_output(site: Path, watch: PageWatch) -> None:
     """Each notebook with saved widgets shows as many drawn panels as it saved."""
     failures = []
@@ -268,6 +274,7 @@ def test_widget_panels_show_their_saved_output(site: Path, watch: PageWatch) -> 
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.slow
 def test_chinese_pages_use_a_cjk_font(watch: PageWatch) -> None:
     watch.open("zh/glossary.html")
     text = watch.page.inner_text("article")
@@ -292,6 +299,7 @@ def test_chinese_pages_use_a_cjk_font(watch: PageWatch) -> None:
     assert any(font in family for font in CJK_FONTS), family
 
 
+@pytest.mark.slow
 def test_search_finds_hypernetwork(watch: PageWatch) -> None:
     watch.open("search.html?q=hypernetwork")
     results = watch.page.locator("#search-results ul.search li")
@@ -320,3 +328,58 @@ def test_widget_state_is_saved_in_every_notebook_with_panels() -> None:
         if views and not state:
             missing.append(path.name)
     assert not missing, f"widget views without saved widget state: {missing}"
+
+
+NBSEC = re.compile(r"\{nbsec\}`([^`]*)`")
+
+
+def _headings(path: Path) -> list[str]:
+    """A notebook's markdown headings as the site shows them (no $, ` or * markers)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    titles = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        fenced = False
+        for line in "".join(cell["source"]).splitlines():
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif not fenced and re.match(r"#{1,6}\s", line):
+                titles.append(re.sub(r"[$`*]", "", line.lstrip("#").strip()))
+    return titles
+
+
+def test_chinese_pages_link_sections_that_exist() -> None:
+    """Each {nbsec} link in docs/zh names one notebook and one of its section headings."""
+    sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+    try:
+        nbsection = pytest.importorskip("nbsection", reason="needs sphinx (the docs extra)")
+    finally:
+        sys.path.pop(0)
+    problems = []
+    pages = sorted((ROOT / "docs" / "zh").rglob("*.md"))
+    assert pages, "docs/zh has no pages"
+    links = 0
+    for page in pages:
+        for match in NBSEC.finditer(page.read_text(encoding="utf-8")):
+            target = match.group(1)
+            explicit = re.match(r"^.+?\s*<([^<>]+)>$", target, re.S)
+            target = (explicit.group(1) if explicit else target).replace("\\|", "|")
+            stem, _, phrase = (part.strip() for part in target.partition("|"))
+            optional, stem = stem.startswith("?"), stem.lstrip("?").strip()
+            notebook = nbsection.find_notebook(ROOT / "notebooks", stem)
+            where = f"{page.relative_to(ROOT)}: {match.group(0)}"
+            if notebook is None:
+                if not optional and not page.parent.name == "notebooks":
+                    problems.append(f"{where}: no notebooks/NN_{stem}.ipynb")
+                continue
+            links += 1
+            if not phrase:
+                continue
+            titles = _headings(notebook)
+            hits = [t for t in titles if nbsection._unnumbered(t) == nbsection._fold(phrase)]
+            hits = hits or [t for t in titles if nbsection._fold(phrase) in nbsection._fold(t)]
+            if len(hits) != 1:
+                problems.append(f"{where}: {len(hits)} headings of {notebook.name} match")
+    assert links > 50, links
+    assert not problems, "\n".join(problems)
