@@ -147,6 +147,8 @@ class QLearner:
         self.last_action_input, self.agent_id_input = last_action_input, agent_id_input
         self.weighting, self.weighting_alpha = weighting, weighting_alpha
         self.params = list(agent.parameters()) + (list(mixer.parameters()) if mixer else [])
+        # the target networks' parameters in the same order, for the Polyak step
+        self.target_params = [p for _, target in self._pairs() for p in target.parameters()]
         self.optimizer = make_optimizer(self.params, optimizer, lr, optim_alpha, optim_eps)
         self.episodes_at_last_target_update = 0
         self.updates = 0  # gradient steps taken
@@ -358,9 +360,7 @@ class QLearner:
         ``target_update_interval`` episodes."""
         if self.tau > 0:
             with torch.no_grad():
-                online: list[torch.Tensor] = [p for o, _ in self._pairs() for p in o.parameters()]
-                target: list[torch.Tensor] = [p for _, t in self._pairs() for p in t.parameters()]
-                torch._foreach_lerp_(target, online, self.tau)
+                torch._foreach_lerp_(self.target_params, self.params, self.tau)  # type: ignore[arg-type]
         elif episodes_seen - self.episodes_at_last_target_update >= self.target_update_interval:
             self.hard_update_targets()
             self.episodes_at_last_target_update = episodes_seen

@@ -261,6 +261,17 @@ def test_soft_target_update_equals_per_parameter_lerp():
         assert torch.equal(got, want)
 
 
+def test_soft_target_update_after_deepcopy_moves_only_the_copy():
+    learner = _learner(tau=0.5)
+    learner.update(_batch(0))
+    twin = copy.deepcopy(learner)
+    original_target = learner.target_agent.fc1.weight.detach().clone()
+    twin_target = twin.target_agent.fc1.weight.detach().clone()
+    twin.update(_batch(1))
+    assert torch.equal(learner.target_agent.fc1.weight, original_target)
+    assert not torch.equal(twin.target_agent.fc1.weight, twin_target)
+
+
 def test_hard_target_update_every_interval():
     learner = _learner(target_update_interval=10)
     learner.update(_batch(0), episodes_seen=5)
