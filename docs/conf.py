@@ -116,7 +116,8 @@ nb_ipywidgets_js = {
     "vendor/html-manager/embed-amd.js": {},
 }
 mathjax_path = "vendor/mathjax/tex-chtml-full.js"
-# Runs after the page's MathJax settings, before MathJax (deferred) starts: gives MathJax 3 the MathJax 2 Hub.Queue the widget manager calls.
+# Runs after the page's MathJax settings and before MathJax (deferred) starts: gives
+# MathJax 3 the MathJax 2 Hub.Queue that the widget manager calls.
 html_js_files = [("mathjax-widgets.js", {"priority": 600})]
 
 # -- API reference, one page per public module -----------------------------------------
