@@ -198,7 +198,7 @@ def test_learner_update_reduces_loss_on_fixed_batch(mixer, agent_kind):
     learner = QLearner(agent, mix, n_actions=2, optimizer="adam", lr=3e-3)
     batch = _batch()
     first = learner.update(batch)["loss"]
-    for _ in range(150):
+    for _ in range(80):  # each case gets there within 40 updates
         last = learner.update(batch)["loss"]
     assert last < first * 0.2
 
