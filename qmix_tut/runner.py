@@ -55,7 +55,10 @@ def choose_actions(
     otherwise the available action with the highest Q-value. With ``epsilon >= 1`` the
     Q-values are never looked at, and ``q`` may be None.
     """
+    if q is None and epsilon < 1.0:
+        raise ValueError(f"q (Q-values [..., A]) is needed when epsilon < 1, got epsilon {epsilon}")
     if epsilon <= 0.0:
+        assert q is not None
         return q.masked_fill(avail == 0, -torch.inf).argmax(-1)
     shape = avail.shape[:-1]
     flat = avail.reshape(-1, avail.shape[-1])
@@ -63,6 +66,7 @@ def choose_actions(
     explore = torch.rand(shape, generator=generator) < epsilon
     if epsilon >= 1.0:  # every agent explores (the draw above keeps the random stream)
         return random_actions
+    assert q is not None
     greedy = q.masked_fill(avail == 0, -torch.inf).argmax(-1)
     return torch.where(explore, random_actions, greedy)
 

@@ -167,6 +167,13 @@ def test_choose_actions_respects_availability():
     assert set(explore.tolist()) == {1, 2}
 
 
+def test_choose_actions_needs_q_values_unless_it_explores():
+    avail = torch.ones(4, 3)
+    assert choose_actions(None, avail, 1.0, torch.Generator().manual_seed(0)).shape == (4,)
+    with pytest.raises(ValueError, match="q .* is needed when epsilon < 1"):
+        choose_actions(None, avail, 0.5)
+
+
 def test_runner_collects_padded_episodes_on_memory_task():
     envs = [make("memory", length=3) for _ in range(3)]
     e = envs[0]
