@@ -237,6 +237,8 @@ def save_gif(
                     f"episode {i + 1}, step {k}, return {so_far:.1f}",
                     fill="black",
                 )
+            for j in range(1, len(names)):  # a thin line between the panels
+                draw.line([(j * size, 0), (j * size, canvas_h)], fill="grey")
             images.append(canvas.quantize(colors=64, method=Image.Quantize.MEDIANCUT))
             durations.append(int(1000 / fps) if t < longest - 1 else int(1000 * pause))
     path = Path(path)
