@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import torch
 from torch import nn
@@ -41,6 +41,9 @@ from torch import nn
 from .agents import build_inputs
 from .algorithms import OPTIMIZERS, WEIGHTINGS
 from .buffer import EpisodeBatch, check_batch
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 class NonFiniteError(FloatingPointError):
@@ -55,23 +58,6 @@ class UpdateStats(TypedDict):
     q_taken: float  # mean Q_tot of the actions taken
     target: float  # mean TD target y
     td_error: float  # mean |Q_tot - y|
-
-
-class _LearnerConfig(Protocol):
-    gamma: float
-    lr: float
-    optimizer: str
-    optim_alpha: float
-    optim_eps: float
-    grad_clip: float
-    double_q: bool
-    target_update_interval: int
-    tau: float
-    td_lambda: float
-    last_action_input: bool
-    agent_id_input: bool
-    weighting: str
-    weighting_alpha: float
 
 
 def make_optimizer(
@@ -155,7 +141,7 @@ class QLearner:
 
     @classmethod
     def from_config(
-        cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config: _LearnerConfig
+        cls, agent: nn.Module, mixer: nn.Module | None, n_actions: int, config: Config
     ) -> QLearner:
         """A learner with every setting read from a :class:`~qmix_tut.config.Config`."""
         c = config
