@@ -7,9 +7,12 @@ grid (one row per team), and ``save_gif`` writes the episodes side by side as an
 animated GIF with Pillow. Both teams are reset with the same seeds, so each pair of
 episodes starts from the same positions.
 
-The figure of the README and notebook 08 is one command::
+A trained team travels as ``save_weights``'s ``.npz`` file (the config, the env's sizes,
+the history and the agent and mixer weights as plain arrays, no pickles; a few hundred
+KB), which ``load_weights`` turns back into a ``Result``. The figure of the README and
+notebook 08 is one command::
 
-    python -m qmix_tut.render figures/data/team/result.pt \\
+    python -m qmix_tut.render figures/data/team/simple_spread_qmix.npz \\
         --png figures/simple_spread_team.png --gif figures/simple_spread_team.gif
 
 >>> episodes = play_team(None, seeds=[0], env="mpe:simple_spread", render=False)
@@ -20,6 +23,7 @@ The figure of the README and notebook 08 is one command::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,10 +35,79 @@ import torch
 from matplotlib.figure import Figure
 
 from .agents import build_inputs
+from .config import Config
 from .results import Result, load
 from .runner import choose_actions
 
-__all__ = ["Episode", "frame_strip", "main", "play_team", "save_gif"]
+__all__ = [
+    "Episode",
+    "frame_strip",
+    "load_weights",
+    "main",
+    "play_team",
+    "save_gif",
+    "save_weights",
+]
+
+WEIGHTS_FORMAT = "qmix_tut.team_weights/1"
+
+
+def save_weights(result: Result, path: str | Path) -> Path:
+    """Write a run's config, env sizes, history and trained weights to one ``.npz`` file.
+
+    Plain arrays and one JSON string only, so ``load_weights`` reads it back with
+    ``allow_pickle=False``; the replay buffer and optimizer state are left out.
+    """
+    if not isinstance(result, Result):
+        raise TypeError(f"save_weights takes a Result, got {type(result).__name__}")
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"the weights file must end in .npz, got {path.name!r}")
+    result.config.validate()
+    meta = {
+        "format": WEIGHTS_FORMAT,
+        "config": result.config.to_dict(),
+        "env_info": result.env_info,
+        "history": [{k: float(v) for k, v in row.items()} for row in result.history],
+    }
+    arrays = {"meta": np.array(json.dumps(meta))}
+    for part, state in (("agent", result.agent_state), ("mixer", result.mixer_state)):
+        for key, value in state.items():
+            arrays[f"{part}/{key}"] = value.detach().cpu().numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, allow_pickle=False, **arrays)
+    return path
+
+
+def load_weights(path: str | Path) -> Result:
+    """The ``Result`` in a file written by ``save_weights`` (ValueError for anything else)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {k: torch.from_numpy(data[k].copy()) for k in data.files if k != "meta"}
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(
+            f"{path} is not a team weights file (.npz from save_weights): {err}"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not a team weights file of format {WEIGHTS_FORMAT}")
+    state: dict[str, dict[str, torch.Tensor]] = {"agent": {}, "mixer": {}}
+    for key, value in arrays.items():
+        part, _, name = key.partition("/")
+        if part not in state:
+            raise ValueError(f"{path}: unexpected array {key!r}")
+        state[part][name] = value
+    return Result(
+        config=Config.from_dict(meta["config"]),
+        history=list(meta["history"]),
+        agent_state=state["agent"],
+        mixer_state=state["mixer"],
+        env_info=dict(meta["env_info"]),
+    )
 
 
 @dataclass
@@ -228,7 +301,7 @@ def save_gif(
             draw = ImageDraw.Draw(canvas)
             for j, (name, ep) in enumerate(zip(names, episodes, strict=True)):
                 k = min(t, len(ep.frames) - 1)
-                frame = Image.fromarray(ep.frames[k]).resize((size, size), Image.LANCZOS)
+                frame = Image.fromarray(ep.frames[k]).resize((size, size), Image.Resampling.LANCZOS)
                 canvas.paste(frame, (j * size, label_h))
                 so_far = ep.return_after(k)
                 draw.text((j * size + 4, 2), name, fill="black")
@@ -261,14 +334,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m qmix_tut.render",
         description="Render a trained team beside a random team on the same seeds.",
     )
-    parser.add_argument("result", help="a result.pt, checkpoint.pt or run directory")
+    parser.add_argument(
+        "result", help="a weights .npz (save_weights), a result.pt, checkpoint.pt or run directory"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
     parser.add_argument("--png", help="write the strip of frames of the first episode here")
     parser.add_argument("--gif", help="write every episode, side by side, as a GIF here")
     parser.add_argument("--size", type=int, default=200, help="GIF panel size in pixels")
     args = parser.parse_args(argv)
     try:
-        result = load(args.result)
+        result = (
+            load_weights(args.result) if str(args.result).endswith(".npz") else load(args.result)
+        )
         seeds = _check_seeds(args.seeds)
         trained = play_team(result, seeds)
         random_team = play_team(

@@ -9,7 +9,15 @@ from PIL import Image
 from qmix_tut import Config
 from qmix_tut.course import cost_split
 from qmix_tut.envs import make
-from qmix_tut.render import Episode, frame_strip, main, play_team, save_gif
+from qmix_tut.render import (
+    Episode,
+    frame_strip,
+    load_weights,
+    main,
+    play_team,
+    save_gif,
+    save_weights,
+)
 from qmix_tut.results import Result
 from qmix_tut.train import build_networks, env_info_of
 
@@ -150,3 +158,42 @@ def test_cost_split_parts_add_up():
     assert MultiAgentEnv.step.__name__ == "step"
     with pytest.raises(TypeError, match="Config"):
         cost_split({"env": ENV})
+
+
+def test_weights_file_round_trip(tmp_path):
+    run = _fresh_result(1)
+    run.history = [
+        {"env_steps": 0.0, "eval_return": float("nan")},
+        {"env_steps": 5.0, "eval_return": -3.5},
+    ]
+    path = save_weights(run, tmp_path / "team.npz")
+    back = load_weights(path)
+    assert back.config == run.config and back.env_info == run.env_info
+    assert back.history[1] == run.history[1] and np.isnan(back.history[0]["eval_return"])
+    for mine, theirs in ((run.agent_state, back.agent_state), (run.mixer_state, back.mixer_state)):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            torch.testing.assert_close(theirs[key], mine[key], rtol=0, atol=0)
+    # the loaded team plays exactly as the original
+    a = play_team(run, seeds=[3], render=False)[0]
+    b = play_team(back, seeds=[3], render=False)[0]
+    assert a.team_return == b.team_return
+    assert main([str(path), "--seeds", "3"]) == 0
+
+
+def test_weights_file_refuses_other_files(tmp_path):
+    with pytest.raises(ValueError, match=r"\.npz"):
+        save_weights(_fresh_result(), tmp_path / "team.pt")
+    with pytest.raises(TypeError, match="Result"):
+        save_weights({"agent": 1}, tmp_path / "team.npz")
+    with pytest.raises(FileNotFoundError):
+        load_weights(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="not a team weights file"):
+        load_weights(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, meta=np.array('{"format": "something else"}'))
+    with pytest.raises(ValueError, match="format"):
+        load_weights(other)
+    assert main([str(junk)]) == 2
