@@ -27,7 +27,17 @@ from .algorithms import HYPERNET_LAYERS, MIXER_NAMES, spec
 def check_mixer_inputs(
     agent_qs: torch.Tensor, states: torch.Tensor | None, n_agents: int, state_dim: int | None
 ) -> None:
-    """Raise ValueError naming the shapes seen and expected."""
+    """Raise TypeError for what is not a float tensor, ValueError naming shapes seen and expected.
+
+    >>> import numpy as np
+    >>> check_mixer_inputs(np.zeros((4, 2)), None, 2, None)
+    Traceback (most recent call last):
+    ...
+    TypeError: agent_qs must be a floating-point torch.Tensor, got numpy.ndarray
+    """
+    _check_float_tensor("agent_qs", agent_qs)
+    if states is not None:
+        _check_float_tensor("states", states)
     if agent_qs.dim() < 1 or agent_qs.shape[-1] != n_agents:
         raise ValueError(
             f"agent_qs must be [..., n_agents={n_agents}], got shape {tuple(agent_qs.shape)}"
@@ -41,6 +51,19 @@ def check_mixer_inputs(
         raise ValueError(f"states must have shape {expected}, got {tuple(states.shape)}")
 
 
+def _check_float_tensor(name: str, value: object) -> None:
+    if not isinstance(value, torch.Tensor):
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        if type(value).__module__ == "builtins":
+            kind = type(value).__qualname__
+        raise TypeError(f"{name} must be a floating-point torch.Tensor, got {kind}")
+    if not value.is_floating_point():
+        raise TypeError(
+            f"{name} must be a floating-point torch.Tensor, got dtype {value.dtype} "
+            f"(convert with .float())"
+        )
+
+
 class VDNMixer(nn.Module):
     """VDN (Sunehag et al. 2018): Q_tot = sum over agents of Q_a. No parameters."""
 
@@ -52,6 +75,8 @@ class VDNMixer(nn.Module):
         """``agent_qs[..., n_agents] -> q_tot[..., 1]``; ``states`` is ignored."""
         if self.n_agents is not None:
             check_mixer_inputs(agent_qs, None, self.n_agents, None)
+        else:
+            _check_float_tensor("agent_qs", agent_qs)
         return agent_qs.sum(dim=-1, keepdim=True)
 
 

@@ -151,3 +151,20 @@ def test_negative_weight_breaks_igm():
     agent_qs = np.array([[0.0, 1.0], [0.0, 2.0]])
     assert not igm_holds(SignedMixer(), agent_qs, np.zeros(1))
     assert not is_monotonic(SignedMixer(), torch.randn(3, 2), torch.zeros(3, 1))
+
+
+@pytest.mark.parametrize("mixer_name", ["vdn", "vdn_s", "qmix", "qmix_ns", "qmix_lin"])
+def test_a_mixer_names_what_it_expected_for_numpy_or_integer_inputs(mixer_name):
+    from qmix_tut.mixers import make_mixer
+
+    mixer = make_mixer(mixer_name, 2, 3)
+    states = torch.zeros(4, 3)
+    with pytest.raises(
+        TypeError, match="agent_qs must be a floating-point torch.Tensor, got numpy"
+    ):
+        mixer(np.zeros((4, 2), dtype=np.float32), states)
+    with pytest.raises(TypeError, match="dtype torch.int64"):
+        mixer(torch.zeros(4, 2, dtype=torch.long), states)
+    if mixer_name in ("vdn_s", "qmix", "qmix_lin"):
+        with pytest.raises(TypeError, match="states must be a floating-point torch.Tensor"):
+            mixer(torch.zeros(4, 2), [[0.0] * 3] * 4)
