@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..plotting import OKABE_ITO, plot_q_table, style
 from ..tabular import additive_fit, independent_q_learning, payoff_of
+from ._common import figure_png, publish, show_figure
 
 __all__ = [
     "PAYOFF_PRESETS",
@@ -45,21 +46,6 @@ __all__ = [
 
 # Joint actions a fast machine can score per second, for a sense of scale.
 COMPARISONS_PER_SECOND = 1e9
-
-
-def _show(picture: Any, fig: Figure) -> None:
-    """Draw ``fig`` into an ``ipywidgets.Image``."""
-    picture.value = _png(fig)
-
-
-def _png(fig: Figure) -> bytes:
-    """A figure as PNG bytes for an ``ipywidgets.Image``: one value, saved with the
-    notebook's widget state, so a reader without a kernel still sees the picture."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def joint_name(joint: Sequence[int]) -> str:
@@ -148,15 +134,14 @@ def joint_action_growth_widget(max_agents: int = 30, max_actions: int = 20):
 
     def update(_=None) -> None:
         counts = joint_action_counts(n_agents.value, n_actions.value)
-        box.results.clear()
-        box.results.update(counts)
+        publish(box, counts)
         summary.value = (
             f"<b>{counts['joint']:,}</b> joint actions vs <b>{counts['per_agent']}</b> "
             f"per-agent values ({counts['ratio']:,.3g} times more). A table of Q<sub>tot</sub> "
             f"would take {counts['table_bytes']:,} bytes; scoring it at 10<sup>9</sup> per "
             f"second takes {readable_duration(counts['seconds'])}."
         )
-        _show(output, joint_action_growth_figure(n_agents.value, n_actions.value))
+        show_figure(output, joint_action_growth_figure(n_agents.value, n_actions.value))
 
     n_agents.observe(update, names="value")
     n_actions.observe(update, names="value")
@@ -300,10 +285,9 @@ def iql_matrix_widget(initial: dict[str, Any] | None = None):
     box.results = {}
 
     def show(experiment: dict[str, Any], note: str = "") -> None:
-        box.results.clear()
-        box.results.update(experiment)
+        publish(box, experiment)
         summary.value = note + iql_summary(experiment)
-        picture.value = _png(iql_experiment_figure(experiment))
+        picture.value = figure_png(iql_experiment_figure(experiment))
 
     def train(_=None) -> None:
         kwargs = {"k": k.value} if game.value == "penalty" else {}
@@ -450,14 +434,14 @@ def vdn_fit_widget():
     box.results = {}
 
     def update(_=None) -> None:
-        box.results.clear()
         try:
             report = additive_fit_report(text.value, weight.value)
         except ValueError as err:
+            publish(box, {})
             summary.value = f"<span style='color:#D55E00'>{err}</span>"
             output.value = b""
             return
-        box.results.update(report)
+        publish(box, report)
         verdict = (
             "The payoff is additive: VDN can represent it exactly."
             if report["representable"]
@@ -468,7 +452,7 @@ def vdn_fit_widget():
             f"{joint_name(report['fit_greedy'])}"
             f" (loses {report['regret']:g})."
         )
-        _show(output, additive_fit_figure(report))
+        show_figure(output, additive_fit_figure(report))
 
     def choose(_=None) -> None:
         text.value = PAYOFF_PRESETS[preset.value]  # triggers update through text's observer

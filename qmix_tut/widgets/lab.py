@@ -18,7 +18,6 @@ attributes: ``controls`` (name -> widget, so a test or a reader can set ``.value
 
 from __future__ import annotations
 
-import io
 import math
 import re
 import time
@@ -45,6 +44,7 @@ from ..plotting import (
     style,
 )
 from ..train import read_history_csv, train
+from ._common import figure_png, publish
 
 __all__ = [
     "LAB_DATA_DIR",
@@ -88,18 +88,6 @@ LAB_FACTORS: dict[str, str] = {
     "eps": "epsilon schedule",
     "embed": "mixing embed",
 }
-
-
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """A figure as PNG bytes, for an ``ipywidgets.Image``.
-
-    The widgets show their plots in an Image rather than an Output widget: a picture is
-    one value to send, with no captured display messages, so it also behaves when a
-    notebook is executed from the command line.
-    """
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def _square_payoff(payoff: Sequence | np.ndarray) -> np.ndarray:
@@ -313,8 +301,7 @@ def payoff_lab_widget(
         return np.array([[cells[i][j].value for j in range(n)] for i in range(n)])
 
     def show(experiment: Mapping[str, Any], note: str = "") -> None:
-        box.results.clear()
-        box.results.update(experiment)
+        publish(box, experiment)
         summary.value = note + payoff_summary(experiment)
         picture.value = figure_png(payoff_experiment_figure(experiment))
 
@@ -322,7 +309,7 @@ def payoff_lab_widget(
         """The payoff or the algorithms changed: an old result would no longer match."""
         button.description = train_button_label(with_wqmix.value)
         if box.results:
-            box.results.clear()
+            publish(box, {})
             picture.value = b""
             summary.value = f"Press <b>{button.description}</b> to train on this payoff."
 
@@ -508,8 +495,7 @@ def mixer_explorer_widget(
     def update(_=None) -> None:
         state = interpolate_states(path, position.value)
         surface = mixer_surface(mixer, state, q_range)
-        box.results.clear()
-        box.results.update(surface)
+        publish(box, surface)
         low = min(int(position.value), len(names) - 1)
         frac = position.value - low
         label = (
@@ -746,8 +732,7 @@ def comparison_panel_widget(folder: str | Path | None = None):
             picker.disabled = factor == vary.value
         fixed = {f: p.value for f, p in pickers.items() if f != vary.value}
         groups = compare_runs(runs, vary.value, **fixed)
-        box.results.clear()
-        box.results.update(groups)
+        publish(box, groups)
         if len(groups) < 2:
             picture.value = b""
             have = ", ".join(f"{LAB_FACTORS[f]} {v}" for f, v in fixed.items())
