@@ -137,3 +137,27 @@ def test_ablations_script_writes_its_csv(tmp_path, capsys):
     ablations.report(rows, seconds)
     assert "vdn" in capsys.readouterr().out
     assert ablations.ALGOS == ["qmix", "qmix_ns", "qmix_lin", "vdn_s", "vdn", "iql"]
+
+
+@pytest.mark.slow
+def test_against_revision_runs_both_versions_side_by_side():
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "against_revision.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "HEAD", "--seeds", "1", "--steps", "200"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "revision (HEAD) seed 0" in done.stdout and "working tree" in done.stdout
+    assert "median cpu" in done.stdout and "ratio" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, str(script), "no-such-revision", "--seeds", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "cannot check out 'no-such-revision'" in bad.stderr
+    assert "Traceback" not in bad.stderr
