@@ -24,7 +24,9 @@ from .plotting import ALGO_COLORS, OKABE_ITO, algo_color, style
 __all__ = [
     "argmax_timing_figure",
     "cost_split",
+    "curve_summary",
     "mixer_scaling_figure",
+    "settings_curves_figure",
     "spread_setup",
     "state_surfaces_figure",
 ]
@@ -277,3 +279,106 @@ def cost_split(config: Any) -> dict[str, float]:
         "other": total - spent["setup"] - spent["runner"] - spent["learning"],
         "total": total,
     }
+
+
+def curve_summary(
+    runs: Sequence[tuple[np.ndarray, np.ndarray]], last: int = 5, target: float | None = None
+) -> dict[str, Any]:
+    """Notebook 06: one setting's stored learning curves, summed up per seed.
+
+    ``runs`` holds one ``(env_steps, greedy_return)`` pair of 1-D arrays per seed. Returns
+    ``seeds`` (their number), ``end_steps`` (each run's last env step), ``final`` (each
+    seed's mean over its last ``last`` evaluations), ``final_median`` (the median of
+    ``final`` over seeds) and, when ``target`` is given, ``first_at_target``: each seed's
+    first env step whose return is at or above ``target`` (``None`` where it never was).
+
+    >>> s = curve_summary([(np.array([0, 10, 20]), np.array([-9.0, -5.0, -3.0]))], 2, -5.0)
+    >>> s["final"], s["first_at_target"]
+    ([-4.0], [10])
+    """
+    if last < 1:
+        raise ValueError(f"last must be at least 1, got {last}")
+    if not runs:
+        raise ValueError("runs holds no (env_steps, return) pair")
+    end_steps, final, first = [], [], []
+    for i, (x, y) in enumerate(runs):
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if x.ndim != 1 or x.shape != y.shape:
+            raise ValueError(
+                f"run {i}: env_steps and return must be 1-D of one length, got shapes "
+                f"{x.shape} and {y.shape}"
+            )
+        if len(y) < last or not np.isfinite(y[-last:]).all():
+            raise ValueError(f"run {i}: needs {last} finite evaluations at its end, has {len(y)}")
+        end_steps.append(int(x[-1]))
+        final.append(float(y[-last:].mean()))
+        if target is not None:
+            reached = np.flatnonzero(y >= target)
+            first.append(int(x[reached[0]]) if len(reached) else None)
+    summary: dict[str, Any] = {
+        "seeds": len(runs),
+        "end_steps": end_steps,
+        "final": final,
+        "final_median": float(np.median(final)),
+    }
+    if target is not None:
+        summary["first_at_target"] = first
+    return summary
+
+
+def settings_curves_figure(
+    curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
+    title: str,
+    ylabel: str = "greedy test return",
+    target: float | None = None,
+    zoom_from: float | None = None,
+) -> Figure:
+    """Notebook 06: one algorithm under several settings (e.g. TD(lambda)'s lambda), over seeds.
+
+    ``curves`` maps a setting's label to one ``(env_steps, return)`` pair per seed; each is
+    drawn as the mean over its seeds with the range across them (min to max) as a band, in
+    shades of the algorithm's blue from the first setting (light) to the last (dark), each
+    with its own line style. ``target`` draws a dashed level line; ``zoom_from`` adds a
+    second panel showing env steps from there on, with the y axis fitted to that stretch.
+    """
+    import matplotlib as mpl
+    from matplotlib.colors import to_hex
+    from matplotlib.ticker import FuncFormatter
+
+    from .plotting import common_grid
+
+    if not curves:
+        raise ValueError("curves holds no setting")
+    shades = [to_hex(c) for c in mpl.colormaps["Blues"](np.linspace(0.55, 0.95, len(curves)))]
+    styles = (":", "-", "--", "-.")
+    with style():
+        fig = Figure(figsize=(11 if zoom_from is not None else 6.4, 4.0), layout="constrained")
+        axes = fig.subplots(1, 2 if zoom_from is not None else 1, squeeze=False)[0]
+        zoom_low, zoom_high, x_end = np.inf, -np.inf, 0.0
+        for i, (label, runs) in enumerate(curves.items()):
+            x, ys = common_grid(runs)
+            x_end = max(x_end, float(x[-1]))
+            mean = ys.mean(axis=0)
+            n = f"{len(ys)} seed" + ("s" if len(ys) > 1 else "")
+            for ax in axes:
+                ax.plot(x, mean, styles[i % len(styles)], color=shades[i], label=f"{label} ({n})")
+                ax.fill_between(x, ys.min(axis=0), ys.max(axis=0), color=shades[i], alpha=0.18,
+                                linewidth=0)  # fmt: skip
+            if zoom_from is not None and (x >= zoom_from).any():
+                zoom_low = min(zoom_low, float(ys[:, x >= zoom_from].min()))
+                zoom_high = max(zoom_high, float(ys[:, x >= zoom_from].max()))
+        for ax in axes:
+            if target is not None:
+                ax.axhline(target, color=ALGO_COLORS["paper"], linestyle="--", linewidth=1.0,
+                           alpha=0.7, label=f"{target:g}")  # fmt: skip
+            ax.set(xlabel="environment steps", ylabel=ylabel)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v else "0"))
+        axes[0].set_title(title)
+        axes[0].legend(loc="lower right")
+        if zoom_from is not None:
+            axes[1].set_xlim(zoom_from, max(x_end, zoom_from + 1.0))
+            if np.isfinite(zoom_low):
+                pad = 0.05 * (zoom_high - zoom_low) + 0.5
+                axes[1].set_ylim(zoom_low - pad, zoom_high + pad)
+            axes[1].set_title(f"from {zoom_from:,.0f} steps on (mean and range)")
+    return fig

@@ -7,7 +7,9 @@ from matplotlib.figure import Figure
 
 from qmix_tut.course import (
     argmax_timing_figure,
+    curve_summary,
     mixer_scaling_figure,
+    settings_curves_figure,
     spread_setup,
     state_surfaces_figure,
 )
@@ -62,3 +64,44 @@ def test_spread_setup_gives_a_learner_away_from_its_targets_and_a_batch():
     assert np.isfinite(loss) and torch.is_tensor(batch["reward"])
     with pytest.raises(ValueError, match="multiple of 8"):
         spread_setup(n_episodes=12)
+
+
+def test_curve_summary_per_seed_means_and_first_step_at_target():
+    x = np.array([0.0, 10.0, 20.0, 30.0])
+    runs = [(x, np.array([-9.0, -6.0, -4.0, -2.0])), (x, np.array([-9.0, -8.0, -8.0, -7.0]))]
+    summary = curve_summary(runs, last=2, target=-5.0)
+    assert summary["seeds"] == 2 and summary["end_steps"] == [30, 30]
+    assert summary["final"] == [-3.0, -7.5] and summary["final_median"] == -5.25
+    assert summary["first_at_target"] == [20, None]  # the target counts when reached exactly
+    assert curve_summary(runs, last=1, target=-9.0)["first_at_target"] == [0, 0]
+    assert "first_at_target" not in curve_summary(runs, last=4)
+    with pytest.raises(ValueError, match="needs 5 finite"):
+        curve_summary([(x, np.array([-1.0, -1.0, np.nan, -1.0]))], last=5)
+    with pytest.raises(ValueError, match="needs 2 finite"):
+        curve_summary([(x, np.array([-1.0, -1.0, np.nan, -1.0]))], last=2)
+    with pytest.raises(ValueError, match=r"shapes \(4,\) and \(3,\)"):
+        curve_summary([(x, np.zeros(3))])
+    with pytest.raises(ValueError, match="last must be"):
+        curve_summary(runs, last=0)
+    with pytest.raises(ValueError, match="no"):
+        curve_summary([])
+
+
+def test_settings_curves_figure_mean_and_range_per_setting():
+    x = np.linspace(0.0, 100.0, 11)
+    curves = {
+        "lambda = 0": [(x, -x), (x, -x - 2.0)],
+        "lambda = 0.9": [(x, x), (x, x + 4.0), (x, x + 2.0)],
+    }
+    fig = settings_curves_figure(curves, "two settings", target=50.0, zoom_from=60.0)
+    full, zoom = fig.axes
+    assert len(full.lines) == 3  # two means and the target line
+    np.testing.assert_allclose(full.lines[0].get_ydata(), -x - 1.0)
+    np.testing.assert_allclose(full.lines[1].get_ydata(), x + 2.0)
+    assert full.lines[0].get_color() != full.lines[1].get_color()
+    labels = [t.get_text() for t in full.get_legend().get_texts()]
+    assert labels[:2] == ["lambda = 0 (2 seeds)", "lambda = 0.9 (3 seeds)"]
+    assert zoom.get_xlim()[0] == 60.0 and zoom.get_ylim()[0] < -102.0 < 104.0 < zoom.get_ylim()[1]
+    assert len(settings_curves_figure({"one": [(x, x)]}, "one setting").axes) == 1
+    with pytest.raises(ValueError, match="no setting"):
+        settings_curves_figure({}, "none")
