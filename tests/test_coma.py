@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from history_helpers import assert_same_history
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -321,13 +322,6 @@ def test_coma_learns_the_optimal_joint_action_of_a_matrix_game():
     assert returns == [10.0, 10.0, 10.0]
 
 
-def _same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b, strict=True):
-        for key in x.keys() - {"wall_seconds"}:
-            assert (math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key], (key, x, y)
-
-
 def test_interrupted_and_resumed_coma_run_equals_the_uninterrupted_one(tmp_path):
     cfg = Config.preset("coma_two_step", total_steps=480, eval_interval=80, checkpoint_interval=160)
     straight = train(cfg, progress=False)
@@ -342,7 +336,7 @@ def test_interrupted_and_resumed_coma_run_equals_the_uninterrupted_one(tmp_path)
     )
     assert stopped.interrupted and stopped.history[-1]["env_steps"] < 480
     resumed = train(cfg, resume_from=tmp_path, progress=False)
-    _same(resumed.history, straight.history)
+    assert_same_history(resumed.history, straight.history)
     for k, v in straight.agent_state.items():
         torch.testing.assert_close(resumed.agent_state[k], v, rtol=0, atol=0)
     assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "result.pt").exists()

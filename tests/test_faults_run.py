@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from history_helpers import same_history
 
 from qmix_tut import Config, load, train
 from qmix_tut import results as results_module
@@ -40,20 +41,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 def small(**changes) -> Config:
     return Config.preset("two_step_paper", **{**SMALL, **changes})
-
-
-def _rows(history):
-    return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in history]
-
-
-def same_history(a, b) -> bool:
-    if len(a) != len(b):
-        return False
-    for x, y in zip(_rows(a), _rows(b), strict=True):
-        for key in x:
-            if not ((math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key]):
-                return False
-    return True
 
 
 def leftovers(folder: Path) -> list[str]:

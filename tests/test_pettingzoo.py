@@ -6,7 +6,6 @@ The tiny envs live in tests/envs_fixture.py and are named ``"envs_fixture:<funct
 
 import csv
 import json
-import math
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gymnasium import spaces
+from history_helpers import assert_same_history
 
 from qmix_tut import Config, train
 from qmix_tut.envs import from_pettingzoo, list_envs, make, register, unregister
@@ -257,17 +257,6 @@ def _small(env, steps, **kwargs):
     return Config(**base)
 
 
-def _rows(history):
-    return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in history]
-
-
-def _same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(_rows(a), _rows(b), strict=True):
-        for key in x:
-            assert (math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key], (key, x, y)
-
-
 def _interrupt_after(n):
     count = [0]
 
@@ -303,7 +292,7 @@ def test_external_envs_train_and_resume_exactly(tmp_path, env, env_kwargs, steps
     straight = train(cfg, progress=False)
     assert np.isfinite(straight.history[-1]["loss"])  # the learner did update
     resumed = _stop_and_resume(cfg, tmp_path)
-    _same(resumed.history, straight.history)
+    assert_same_history(resumed.history, straight.history)
     if beats_random_by is not None:
         random_return = straight.history[0]["eval_return"]  # greedy on untrained weights
         envr = make(env, **env_kwargs)
@@ -332,7 +321,9 @@ def test_a_registered_name_must_be_registered_again_to_resume(tmp_path):
         train(cfg, resume_from=tmp_path, progress=False)
     register("team_that_leaves", LeavingTeam)
     try:
-        _same(train(cfg, resume_from=tmp_path, progress=False).history, straight.history)
+        assert_same_history(
+            train(cfg, resume_from=tmp_path, progress=False).history, straight.history
+        )
     finally:
         unregister("team_that_leaves")
 
@@ -384,7 +375,7 @@ def test_command_line_trains_and_resumes_any_named_env(tmp_path, env, env_kwargs
             "default", env=env, env_kwargs=env_kwargs, total_steps=2 * half, **fields
         )
         straight = train(cfg, progress=False).history
-        _same([{k: float(v) for k, v in row.items()} for row in resumed], straight)
+        assert_same_history([{k: float(v) for k, v in row.items()} for row in resumed], straight)
 
 
 def test_the_exercise_reference_builds_what_the_wrapper_builds():

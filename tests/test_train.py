@@ -6,22 +6,12 @@ import signal
 import numpy as np
 import pytest
 import torch
+from history_helpers import assert_same_history, history_rows
 
 from qmix_tut import Config, load, train
 from qmix_tut.results import FILE_VERSION, HISTORY_KEYS, safe_load
 
 SMALL = dict(total_steps=600, eval_interval=100, buffer_size=64)
-
-
-def _rows(history):
-    return [{k: v for k, v in row.items() if k != "wall_seconds"} for row in history]
-
-
-def _same(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(_rows(a), _rows(b), strict=True):
-        for key in x:
-            assert (math.isnan(x[key]) and math.isnan(y[key])) or x[key] == y[key], (key, x, y)
 
 
 # -- config ----------------------------------------------------------------------------------
@@ -73,7 +63,7 @@ def test_history_rows_and_result_roundtrip(tmp_path):
     path = result.save(tmp_path / "r.pt")
     again = load(path)
     assert again.config == result.config
-    _same(again.history, result.history)
+    assert_same_history(again.history, result.history)
     agent, mixer = again.build()
     for k, v in agent.state_dict().items():
         torch.testing.assert_close(v, result.agent_state[k])
@@ -83,9 +73,9 @@ def test_same_seed_same_history_different_seed_differs():
     cfg = Config.preset("memory", total_steps=800, eval_interval=200, eval_episodes=4)
     a = train(cfg, progress=False)
     b = train(cfg, progress=False)
-    _same(a.history, b.history)
+    assert_same_history(a.history, b.history)
     c = train(cfg.replace(seed=1), progress=False)
-    assert _rows(c.history) != _rows(a.history)
+    assert history_rows(c.history) != history_rows(a.history)
 
 
 @pytest.mark.parametrize("preset", ["two_step_paper", "memory"])
@@ -107,12 +97,12 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset):
     assert (tmp_path / "checkpoint.pt").exists()
     resumed = train(cfg, resume_from=tmp_path, progress=False)
     assert not resumed.interrupted
-    _same(resumed.history, straight.history)
+    assert_same_history(resumed.history, straight.history)
     for k, v in straight.agent_state.items():
         torch.testing.assert_close(resumed.agent_state[k], v, rtol=0, atol=0)
     # resuming from the in-memory Result works as well
     again = train(cfg, resume_from=stopped, progress=False)
-    _same(again.history, straight.history)
+    assert_same_history(again.history, straight.history)
 
 
 def test_periodic_and_final_checkpoints_and_run_dir(tmp_path):
