@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -157,6 +157,111 @@ def normalise_per_task(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     low, high = stacked.min(axis=0), stacked.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     return {k: (np.asarray(v, dtype=np.float64) - low) / span for k, v in scores.items()}
+
+
+# ------------------------------------------------------------------------------------------
+# Levels on one learning curve: the first crossing and the held level
+# ------------------------------------------------------------------------------------------
+HELD_WINDOW = 5
+"""How many consecutive evaluations a held level averages (as a run's score does)."""
+
+
+class LevelPoint(NamedTuple):
+    """The evaluation at which a learning curve first met a level.
+
+    ``index`` is its row in the curve, ``env_steps`` its env step and ``value`` the greedy
+    return there (first crossing) or the mean of the window that ends there (held level).
+    """
+
+    index: int
+    env_steps: int
+    value: float
+
+
+def _curve(steps: Any, returns: Any, target: float) -> tuple[list[int], list[float]]:
+    """Check a learning curve and a level; return the steps as ints and the returns as floats."""
+    try:
+        x = np.asarray(steps, dtype=np.float64)
+        y = np.asarray(returns, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"steps and returns must be sequences of numbers: {err}") from None
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError(f"steps and returns must be 1-D, got shapes {x.shape} and {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(
+            f"steps and returns must have one length, got {len(x)} steps and {len(y)} returns"
+        )
+    if not np.isfinite(x).all() or (x < 0).any() or (x != np.round(x)).any():
+        raise ValueError("steps must be whole numbers of env steps, >= 0 and finite")
+    if (np.diff(x) < 0).any():
+        raise ValueError("steps must not decrease: one row per evaluation, in the order run")
+    if np.isinf(y).any():
+        raise ValueError("returns must be finite (NaN marks an evaluation with no value)")
+    if isinstance(target, bool) or not isinstance(target, (int, float, np.integer, np.floating)):
+        raise TypeError(f"target must be a number, got {type(target).__name__}")
+    if not math.isfinite(target):
+        raise ValueError(f"target must be finite, got {target}")
+    return [int(v) for v in x], [float(v) for v in y]
+
+
+def held_level(
+    steps: Sequence[float] | np.ndarray,
+    returns: Sequence[float] | np.ndarray,
+    target: float,
+    window: int = HELD_WINDOW,
+) -> LevelPoint | None:
+    """The first evaluation at which the mean of the last ``window`` evaluations is at or
+    above ``target``: a level the team holds, not one lucky evaluation.
+
+    ``steps`` and ``returns`` are one learning curve, one row per greedy evaluation in the
+    order they were made (a history's ``env_steps`` and ``eval_return``). The point
+    returned is the window's last evaluation, the first moment the level is known to be
+    held; ``None`` if no window of ``window`` consecutive evaluations met it, also when the
+    curve is shorter than the window. A NaN return is an evaluation with no value: it never
+    meets a level, and no window that holds it does. The comparison is made on the sum of
+    the differences to ``target`` (``math.fsum``), so evaluations exactly at the target hold
+    it whatever the rounding of their mean.
+
+    >>> steps, returns = [0, 10, 20, 30, 40, 50], [-60, -45, -58, -47, -48, -46]
+    >>> first_crossing(steps, returns, -48.6)        # one noisy evaluation
+    LevelPoint(index=1, env_steps=10, value=-45.0)
+    >>> held_level(steps, returns, -48.6, window=3)  # -47, -48, -46: mean -47
+    LevelPoint(index=5, env_steps=50, value=-47.0)
+    >>> held_level(steps, returns, -48.6) is None    # no 5 in a row average -48.6
+    True
+
+    Raises ``ValueError`` when the lengths differ, the steps are not whole, non-negative
+    and non-decreasing, a return is infinite, the target is not finite or ``window < 1``.
+    """
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)):
+        raise TypeError(f"window must be a whole number of evaluations, got {window!r}")
+    if window < 1:
+        raise ValueError(f"window must be at least 1 evaluation, got {window}")
+    x, y = _curve(steps, returns, target)
+    for end in range(window - 1, len(y)):
+        values = y[end - window + 1 : end + 1]
+        if any(math.isnan(v) for v in values):
+            continue
+        if math.fsum(v - target for v in values) >= 0.0:
+            return LevelPoint(end, x[end], math.fsum(values) / window)
+    return None
+
+
+def first_crossing(
+    steps: Sequence[float] | np.ndarray, returns: Sequence[float] | np.ndarray, target: float
+) -> LevelPoint | None:
+    """The first evaluation whose greedy return is at or above ``target`` (``None`` if none).
+
+    One evaluation of a few episodes is noisy (16 episodes on ``simple_spread``: a standard
+    error of about 3.5 return points), so a first crossing can be luck; ``held_level`` is
+    the level kept. This is ``held_level`` with a window of one evaluation.
+
+    >>> first_crossing([0, 10, 20], [-9.0, -5.0, -3.0], -5.0)
+    LevelPoint(index=1, env_steps=10, value=-5.0)
+    >>> first_crossing([0, 10], [float("nan"), -9.0], -5.0) is None
+    True
+    """
+    return held_level(steps, returns, target, window=1)
 
 
 # ------------------------------------------------------------------------------------------
