@@ -161,3 +161,19 @@ def test_against_revision_runs_both_versions_side_by_side():
     )
     assert bad.returncode == 2 and "cannot check out 'no-such-revision'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_batched_env_benchmark_counts_steps_of_both_sides(capsys):
+    batched_env = _load("batched_env")
+    for kind in ("mpe2", "batched"):
+        one = batched_env.steps_per_second(kind, n_envs=2, seconds=0.0)
+        assert one["steps"] == 2 * 25  # one whole episode of each environment
+        assert one["per_cpu_s"] > 0 and one["per_wall_s"] > 0
+    rows = batched_env.compare([1, 2], seconds=0.0)
+    assert [r["n_envs"] for r in rows] == [1, 2]
+    assert all(r["ratio_cpu"] == r["batched_per_cpu_s"] / r["mpe2_per_cpu_s"] for r in rows)
+    assert batched_env.main(["--envs", "1", "--seconds", "0.01"]) == 0
+    assert "batched steps/CPU s" in capsys.readouterr().out
+    assert batched_env.main(["--envs", "0"]) == 2
+    with pytest.raises(ValueError, match="kind"):
+        batched_env.steps_per_second("gym", 1, 0.0)
