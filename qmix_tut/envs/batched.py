@@ -174,6 +174,9 @@ class BatchedSimpleSpread(BatchedEnv):
         # others[i] = the other agents in index order, as mpe2 lists them for agent i
         self._others = np.array([[j for j in range(n) if j != i] for i in range(n)], np.int64)
         self._others = self._others.reshape(n, n - 1)
+        self._off_diagonal = ~np.eye(n, dtype=bool)  # pairs of two different agents
+        # the agents' pairwise offsets and distances at the current positions, once computed
+        self._pairs: tuple[np.ndarray, np.ndarray] | None = None
         self._rngs: list[np.random.Generator | None] = [None] * self.n_envs
         self.agent_pos = np.zeros((0, n, 2))
         self.agent_vel = np.zeros((0, n, 2))
@@ -222,6 +225,7 @@ class BatchedSimpleSpread(BatchedEnv):
         self.agent_pos = start[:, :n].copy()
         self.landmark_pos = start[:, n:].copy()
         self.agent_vel = np.zeros_like(self.agent_pos)
+        self._pairs = None
         self._t, self._running, self._started = 0, True, True
         return self._observe()
 
@@ -263,6 +267,7 @@ class BatchedSimpleSpread(BatchedEnv):
         force = self._add_collision_forces(force)
         # integrate: the position moves with the old velocity, then the velocity updates
         self.agent_pos = self.agent_pos + self.agent_vel * DT
+        self._pairs = None
         self.agent_vel = self.agent_vel * (1 - DAMPING)
         self.agent_vel = self.agent_vel + force * DT
         self._t += 1
@@ -277,10 +282,16 @@ class BatchedSimpleSpread(BatchedEnv):
 
     # -- the physics and the reward ------------------------------------------------------
     def _pair_distances(self) -> tuple[np.ndarray, np.ndarray]:
-        """``delta[e, i, j] = p_i - p_j`` ``[E, n, n, 2]`` and its length ``[E, n, n]``."""
-        delta = self.agent_pos[:, :, None, :] - self.agent_pos[:, None, :, :]
-        dist = np.sqrt(np.square(delta[..., 0]) + np.square(delta[..., 1]))
-        return delta, dist
+        """``delta[e, i, j] = p_i - p_j`` ``[E, n, n, 2]`` and its length ``[E, n, n]``.
+
+        Computed once per set of positions: the reward after a step and the contact
+        forces of the next step read the same positions.
+        """
+        if self._pairs is None:
+            delta = self.agent_pos[:, :, None, :] - self.agent_pos[:, None, :, :]
+            dist = np.sqrt(np.square(delta[..., 0]) + np.square(delta[..., 1]))
+            self._pairs = delta, dist
+        return self._pairs
 
     def _add_collision_forces(self, force: np.ndarray) -> np.ndarray:
         """The action forces ``[E, n, 2]`` plus the soft contact forces between agents."""
@@ -288,7 +299,7 @@ class BatchedSimpleSpread(BatchedEnv):
         if n == 1:
             return force
         delta, dist = self._pair_distances()
-        off_diagonal = ~np.eye(n, dtype=bool)
+        off_diagonal = self._off_diagonal
         safe_dist = np.where(off_diagonal, dist, 1.0)  # an agent does not push itself
         penetration = (
             np.logaddexp(0.0, -(safe_dist - 2 * AGENT_SIZE) / CONTACT_MARGIN) * CONTACT_MARGIN
@@ -310,7 +321,7 @@ class BatchedSimpleSpread(BatchedEnv):
         for landmark in range(self.n_landmarks):  # summed in mpe2's order
             global_reward = global_reward - nearest[:, landmark]
         _, pair_dist = self._pair_distances()
-        collides = (pair_dist < 2 * AGENT_SIZE) & ~np.eye(n, dtype=bool)
+        collides = (pair_dist < 2 * AGENT_SIZE) & self._off_diagonal
         local_reward = -collides.sum(axis=2).astype(np.float64)  # [E, n]
         agent_reward = (
             global_reward[:, None] * (1 - self.local_ratio) + local_reward * self.local_ratio
