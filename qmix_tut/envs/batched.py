@@ -49,7 +49,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -349,7 +349,7 @@ class BatchedSimpleSpread(BatchedEnv):
 
 
 # -- by name -------------------------------------------------------------------------------
-BATCHED_ENVS: dict[str, type[BatchedEnv]] = {"mpe:simple_spread": BatchedSimpleSpread}
+BATCHED_ENVS: dict[str, Callable[..., BatchedEnv]] = {"mpe:simple_spread": BatchedSimpleSpread}
 # the keyword arguments of make("mpe:simple_spread") that the batched version takes
 _SPREAD_KWARGS = ("N", "local_ratio", "max_cycles", "episode_limit", "reward")
 
