@@ -47,6 +47,7 @@ FLAG_OF_FIELD = {
     "threads": "--threads",
     "device": "--device",
 }
+DEFAULT_TASK = "mpe:simple_spread"  # what `qmix-tut train` trains when no --env is given
 LAST_EVALUATIONS = 5  # "mean of the last 5 evaluations", as the README's tables report
 REFERENCES = (
     "'reference' gives the value of the QMIX paper (Rashid et al. 2018) or of the reference "
@@ -102,6 +103,26 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             )
         overrides[key] = parse_value(value)
     return overrides
+
+
+def preset_line(config: Config) -> str:
+    """One line saying which preset supplied the config's values and what overrides it."""
+    from .config import task_preset
+
+    name, env = config.preset_name, config.env
+    tuned = task_preset(env, config.algo)
+    if name == "none" and tuned == "none":
+        return (
+            f"No preset applied: {env} has no tuned preset, so the fields not set explicitly "
+            "have the Config defaults (--preset NAME starts from one)."
+        )
+    if name == "none":
+        return (
+            f"No preset applied: the Config defaults, not {tuned} (the preset tuned for "
+            f"{env}), for every field not set explicitly."
+        )
+    source = f"from the task name {env}" if name == tuned else "as named"
+    return f"Preset {name} applied {source}; fields set explicitly override it."
 
 
 def config_error(err: ValueError, default_flag: str) -> CliError:
@@ -264,8 +285,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             overrides[name] = value
-    try:
-        config = Config.preset(args.preset, **overrides)
+    if args.preset is not None:
+        if "preset_name" in overrides:
+            raise CliError("argument --preset: give the preset once, not also as --set preset_name")
+        overrides["preset_name"] = args.preset
+    elif "env" not in overrides:
+        overrides["env"] = DEFAULT_TASK
+    try:  # with no preset named, the task's own (see qmix_tut.config.task_preset)
+        config = Config.from_dict(overrides)
     except ValueError as err:
         raise config_error(err, "--set") from None
     try:  # an unknown task is reported now, not after the run directory is made
@@ -283,6 +310,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.quiet:
         print("Config:")
         print(json.dumps(config.to_dict(), indent=2))
+        print(preset_line(config))
     from .train import train
 
     result = train(config, progress=not args.quiet, run_dir=out, overwrite=args.overwrite)
@@ -297,7 +325,7 @@ def _resume(args: argparse.Namespace) -> int:
     clash = [flag for flag, value in (("--env", args.env), ("--algo", args.algo),
              ("--seed", args.seed), ("--set", args.set), ("--out", args.out),
              ("--overwrite", args.overwrite or None),
-             ("--preset", None if args.preset == "default" else args.preset))
+             ("--preset", args.preset))
              if value is not None]  # fmt: skip
     if clash:
         raise CliError(
@@ -378,12 +406,18 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
     except (OSError, ValueError) as err:
         raise CliError(f"argument run_dir: {err}") from None
-    defaults = Config(env=config.env, algo=config.algo).to_dict()
-    changed = {k: v for k, v in config.to_dict().items() if v != defaults[k]}
+    name = config.preset_name
+    base = Config(env=config.env, algo=config.algo, preset_name=name).to_dict()
+    changed = {k: v for k, v in config.to_dict().items() if v != base[k]}
     done = _last_steps(history)
     print(f"{run_dir}: {ALGORITHMS[config.algo].label} on {config.env}, seed {config.seed}")
+    if "preset_name" not in json.loads((run_dir / "config.json").read_text(encoding="utf-8")):
+        print("  preset: not recorded (the run was saved before presets were recorded)")
+    else:
+        print(f"  {preset_line(config)}")
+    against = "the Config defaults" if name == "none" else f"preset {name}"
     print(
-        "  config (fields that differ from the Config defaults): "
+        f"  config (fields that differ from {against}): "
         + (", ".join(f"{k}={json.dumps(v)}" for k, v in changed.items()) or "none")
     )
     if done >= config.total_steps:
@@ -589,7 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train one run and write a run directory",
         description=textwrap.fill(
-            "Train one run: start from --preset, change fields with the flags below or "
+            "Train one run: start from the preset tuned for --env (or --preset; --preset "
+            "none gives the bare Config defaults), change fields with the flags below or "
             "--set KEY=VALUE, and write a run directory (config.json, versions.json, "
             "history.csv, checkpoint.pt, result.pt, learning_curve.png). Ctrl-C stops at "
             "the end of the round with a checkpoint; --resume continues it.",
@@ -609,9 +644,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--algo", choices=ALGOS, help=f"algorithm (default: the preset's). {algos}")
     p.add_argument(
         "--preset",
-        default="default",
         choices=sorted(PRESETS),
-        help="starting config (default: default, the simple_spread preset; see qmix-tut presets)",
+        help="starting config (default: the one tuned for --env, or none, the Config defaults, "
+        f"for a task without one; with no --env, {DEFAULT_TASK} and its preset; see "
+        "qmix-tut presets)",
     )
     p.add_argument(
         "--steps",

@@ -12,14 +12,16 @@ ValueError: Config.gamma must be in [0, 1], got 1.5
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from .algorithms import AGENTS, ALGOS, HYPERNET_LAYERS, OPTIMIZERS, RNN_CELLS, WEIGHTINGS
+from .algorithms import AGENTS, ALGOS, HYPERNET_LAYERS, OPTIMIZERS, RNN_CELLS, WEIGHTINGS, spec
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,23 @@ class Config:
     The ``simple_spread`` and ``lbf`` presets (``default`` is ``simple_spread``) are tuned
     for the time to a good greedy return on one CPU core; the comments above each in
     ``PRESETS`` list every way they differ from the paper, and why.
+
+    Naming a task gives its tuned preset: ``Config(env="mpe:simple_spread")`` starts from
+    ``simple_spread``, an LBF task from ``lbf``, the memory task from ``memory`` (COMA from
+    its ``coma_*`` counterpart), and every field given explicitly overrides the preset. The
+    course's two-step and matrix games, other MPE scenarios and your own environments have
+    no tuned preset and start from the defaults below, so ``Config()`` is the two-step
+    game's own configuration. ``preset_name`` records which preset applied ("none": none);
+    ``preset_name="none"`` asks for the bare defaults on any task, ``Config.preset(name)``
+    or ``preset_name=name`` for a named preset.
+
+    >>> Config(env="lbf:Foraging-8x8-2p-2f-coop-v3").preset_name
+    'lbf'
+    >>> spread = Config(env="mpe:simple_spread", gamma=0.99)
+    >>> spread.preset_name, spread.num_envs, spread.gamma
+    ('simple_spread', 8, 0.99)
+    >>> Config(env="mpe:simple_spread", preset_name="none").num_envs
+    1
     """
 
     # what to train
@@ -82,6 +101,14 @@ class Config:
         "qmix",
         "the algorithm: how the agents' values are mixed, or COMA's actor-critic",
         allowed=", ".join(ALGOS),
+    )
+    preset_name: str = _doc(
+        "none",
+        "the preset that supplied every value not given explicitly. Left out, it is the "
+        "preset tuned for the task (see task_preset: 'simple_spread', 'lbf', 'memory', or "
+        "COMA's 'coma_*' counterpart), and 'none', the Config defaults, for every other task; "
+        "name one to start from it, or 'none' for the bare defaults",
+        allowed="a name from `qmix-tut presets`",
     )
     seed: int = _doc(
         0,
@@ -310,6 +337,7 @@ class Config:
         for f in fields(self):
             setattr(self, f.name, _normalised(f.name, str(f.type), getattr(self, f.name)))
         _choice("algo", self.algo, ALGOS)
+        _choice("preset_name", self.preset_name, tuple(PRESETS))
         _choice("agent", self.agent, AGENTS)
         _choice("rnn_cell", self.rnn_cell, RNN_CELLS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -370,11 +398,16 @@ class Config:
     # -- presets and conversions ------------------------------------------------------
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> Config:
-        """A named starting point, with any field overridden by keyword."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}")
-        values = {**PRESETS[name], **overrides}
-        return cls.from_dict(values)
+        """A named starting point, with any field overridden by keyword; the config records
+        the name as ``preset_name``. ``Config.preset("none", env=...)`` gives the bare
+        Config defaults for a task that has a tuned preset."""
+        check_preset_name(name)
+        if "preset_name" in overrides:
+            raise ValueError(
+                f"Config.preset({name!r}) names its preset once; drop preset_name="
+                f"{overrides['preset_name']!r}"
+            )
+        return cls.from_dict({**overrides, "preset_name": name})
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Config:
@@ -393,6 +426,30 @@ class Config:
     def replace(self, **changes: Any) -> Config:
         return self.from_dict({**self.to_dict(), **changes})
 
+
+def _start_from_preset(fields_init: Callable[..., None]) -> Callable[..., None]:
+    """Config's ``__init__``: the one the dataclass writes, given the values the preset
+    supplies as well as the ones the caller gave (see :func:`with_preset_values`).
+
+    Only ``__init__`` sees which fields the caller gave, as opposed to left at their
+    defaults, and a preset may fill in only the latter: ``Config(env="mpe:simple_spread",
+    gamma=0.99)`` keeps 0.99 although the preset says 0.95.
+    """
+
+    @functools.wraps(fields_init)
+    def __init__(self: Config, *args: Any, **given: Any) -> None:
+        if args:
+            raise TypeError(
+                f"Config takes its fields by name, e.g. Config(env='two_step'), got {args!r:.60}"
+            )
+        fields_init(self, **with_preset_values(given))
+
+    return __init__
+
+
+# set after the class is made, so that the dataclass's own __init__ (whose signature type
+# checkers and help() show) is the one wrapped
+Config.__init__ = _start_from_preset(Config.__init__)  # type: ignore[method-assign]
 
 MAX_SEED = 2**32 - 1  # what numpy's and torch's generators take without folding
 MAX_INT = 2**63 - 1  # what fits a tensor's int64; larger values cannot be counts
@@ -652,3 +709,101 @@ PRESETS["coma_lbf"] = {
     "total_steps": 1_000_000,
     "eval_interval": 25_000,
 }
+
+# No preset: every field not given keeps its Config default.
+PRESETS["none"] = {}
+
+
+# ------------------------------------------------------------------------------------------
+# Which preset a task starts from
+# ------------------------------------------------------------------------------------------
+TASK_PRESETS: dict[str, str] = {
+    "mpe:simple_spread": "simple_spread",
+    "lbf:": "lbf",
+    "memory": "memory",
+}
+"""The preset tuned for each task, by env name or by a family's prefix (``"lbf:"``: every
+Foraging grid; the ``lbf`` preset was tuned on 8x8-2p-2f-coop and is the starting point for
+the others). Every other task (the course's one-step and two-step games, other MPE
+scenarios, registered and your own environments) starts from the Config defaults."""
+
+PAPER_GAME_PRESETS: dict[str, str] = {
+    "two_step": "two_step_paper",
+    "matrix": "matrix",
+    "matrix:": "matrix",
+}
+"""The QMIX paper's settings for its two-step and one-step matrix games. Sweeps (and so the
+stored benchmark) start these games from them; ``Config`` and ``qmix-tut train`` leave
+them at the Config defaults, which are the two-step game's own (recurrent agents, annealed
+exploration) and which the course's notebooks build on."""
+
+
+def _lookup(table: dict[str, str], env: str) -> str | None:
+    """``table``'s entry for ``env``: its exact name, else its family (``"lbf:"``)."""
+    if env in table:
+        return table[env]
+    family = env.split(":", 1)[0] + ":" if ":" in env else None
+    return table.get(family) if family else None
+
+
+def check_preset_name(name: Any, where: str = "") -> None:
+    """Raise ValueError unless ``name`` is a preset's name (a key of PRESETS); ``where``
+    (e.g. ``"Config.preset_name: "``) starts the message."""
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(
+            f"{where}unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}"
+        )
+
+
+def task_preset(
+    env: str, algo: str = "qmix", preset: str | None = None, *, paper_games: bool = False
+) -> str:
+    """The name of the preset a run of ``algo`` on ``env`` starts from.
+
+    ``preset`` if given (checked), else the one tuned for the task (:data:`TASK_PRESETS`),
+    else ``"none"``: the Config defaults. ``paper_games=True`` (sweeps) starts the two-step
+    and matrix games from the paper's settings (:data:`PAPER_GAME_PRESETS`). COMA, an
+    actor-critic, takes the preset's own counterpart where there is one (``coma_lbf`` for
+    ``lbf``, ``coma_two_step`` for ``two_step_paper``). This is the one place that maps a
+    task to its preset: ``Config(env=...)``, ``qmix-tut train --env`` and the sweep tool
+    all ask it.
+
+    >>> task_preset("mpe:simple_spread"), task_preset("lbf:Foraging-8x8-2p-2f-coop-v3", "coma")
+    ('simple_spread', 'coma_lbf')
+    >>> task_preset("two_step"), task_preset("two_step", paper_games=True)
+    ('none', 'two_step_paper')
+    """
+    if preset is None:
+        tuned = _lookup(TASK_PRESETS, env)
+        if tuned is None and paper_games:
+            tuned = _lookup(PAPER_GAME_PRESETS, env)
+        preset = tuned or "none"
+    check_preset_name(preset)
+    if spec(algo).learner == "q" or preset.startswith(f"{algo}_"):
+        return preset
+    own = f"{algo}_{preset.removesuffix('_paper')}"
+    return own if own in PRESETS else preset
+
+
+def with_preset_values(given: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of a Config with the values its preset supplies added.
+
+    With ``preset_name`` given, that preset's values (its env too) fill every field not
+    given. Without it, the preset tuned for the task does (:func:`task_preset`; never its
+    env: the task is the one named) and ``preset_name`` records which, or ``"none"``
+    where it supplied nothing: a task with no tuned preset, or every field it sets given
+    (as in a config.json written before ``preset_name`` existed, which so loads as saved).
+    """
+    if "preset_name" in given:
+        check_preset_name(given["preset_name"], "Config.preset_name: ")
+        return {**PRESETS[given["preset_name"]], **given}
+    env, algo = given.get("env", _DEFAULT_ENV), given.get("algo", _DEFAULT_ALGO)
+    if not isinstance(env, str) or algo not in ALGOS:
+        return {**given, "preset_name": "none"}  # validate() names the bad field
+    name = task_preset(env, algo)
+    supplied = {k: v for k, v in PRESETS[name].items() if k not in given and k != "env"}
+    return {**supplied, **given, "preset_name": name if supplied else "none"}
+
+
+_DEFAULT_ENV: str = Config.__dataclass_fields__["env"].default  # type: ignore[assignment]
+_DEFAULT_ALGO: str = Config.__dataclass_fields__["algo"].default  # type: ignore[assignment]

@@ -36,6 +36,9 @@ RESUMABLE_CHANGES = {
     "checkpoint_seconds",
     "device",
     "threads",
+    # a record of where the defaults came from, not a setting: a run saved before it was
+    # recorded (as "none") resumes under a config that names its preset
+    "preset_name",
 }
 
 

@@ -75,34 +75,17 @@ class RunSpec:
 
 
 def preset_for(env: str, algo: str = "qmix", preset: str | None = None) -> str:
-    """The preset a run starts from: ``preset``, else the one made for its env, else default;
-    for an actor-critic algorithm (COMA) its own counterpart of that preset where one exists.
+    """The preset a run of a sweep starts from: ``preset``, else the one tuned for its env,
+    and the QMIX paper's for the two-step and matrix games, else none (the Config
+    defaults); for an actor-critic algorithm (COMA) its own counterpart of that preset
+    where one exists. The mapping lives in :func:`qmix_tut.config.task_preset`.
 
     >>> preset_for("lbf:Foraging-8x8-2p-2f-coop-v3"), preset_for("two_step", "coma")
     ('lbf', 'coma_two_step')
     """
-    from .algorithms import spec
-    from .config import PRESETS
+    from .config import task_preset
 
-    if preset is None:
-        if env == "two_step":
-            preset = "two_step_paper"
-        elif env.startswith("matrix"):
-            preset = "matrix"
-        elif env == "mpe:simple_spread":
-            preset = "simple_spread"
-        elif env.startswith("lbf:"):
-            preset = "lbf"
-        else:
-            preset = env if env in PRESETS else "default"
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
-    learner = spec(algo).learner
-    if learner != "q" and not preset.startswith(f"{algo}_"):
-        own = f"{algo}_{preset.removesuffix('_paper')}"
-        if own in PRESETS:
-            return own
-    return preset
+    return task_preset(env, algo, preset, paper_games=True)
 
 
 def task_label(env: str) -> str:
