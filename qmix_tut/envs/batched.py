@@ -75,7 +75,8 @@ class BatchedEnv:
     ``obs_dim``, ``state_dim``, ``episode_limit``, ``name``), and ``n_envs`` is the most
     environments one call can play. :meth:`reset` starts one episode in each of the first
     ``len(seeds)`` environments; :meth:`step` advances all of them by one joint action.
-    Subclasses implement both.
+    The episodes of one reset end together, at the same step. Subclasses implement both.
+    ``len(env)`` is ``n_envs``, as ``len`` of a list of environments would be.
     """
 
     name: str
@@ -99,6 +100,9 @@ class BatchedEnv:
     ]:  # pragma: no cover - interface
         """``(obs, state, avail, reward [E], terminated [E], truncated [E])``."""
         raise NotImplementedError
+
+    def __len__(self) -> int:
+        return self.n_envs
 
     def info(self) -> dict[str, Any]:
         """Sizes as :meth:`MultiAgentEnv.info` gives them."""
@@ -372,13 +376,13 @@ def make_batched(env_name: str, n_envs: int, **env_kwargs: Any) -> BatchedEnv | 
     if kwargs.get("render_mode", None) is not None:
         raise ValueError(
             f"the batched {env_name} does not render (render_mode={kwargs['render_mode']!r}); "
-            "make it with qmix_tut.envs.make to render"
+            "make it with qmix_tut.envs.make to render, and train with Config(batched_env=False)"
         )
     kwargs.pop("render_mode", None)
     for key in kwargs:
         if key not in _SPREAD_KWARGS:
             raise ValueError(
                 f"the batched {env_name} does not take the argument {key!r} (it takes: "
-                f"{', '.join(_SPREAD_KWARGS)})"
+                f"{', '.join(_SPREAD_KWARGS)}); Config(batched_env=False) trains on mpe2 itself"
             )
     return BATCHED_ENVS[env_name](n_envs, **kwargs)
