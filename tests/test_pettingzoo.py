@@ -371,9 +371,9 @@ def test_command_line_trains_and_resumes_any_named_env(tmp_path, env, env_kwargs
     resumed = _csv_rows(tmp_path / "history.csv")
     assert resumed[: len(first)] == first and int(resumed[-1]["env_steps"]) >= 2 * half
     if env != KAZ:  # fixed-length episodes: the first part stops exactly at `half`
-        cfg = Config.preset(
-            "default", env=env, env_kwargs=env_kwargs, total_steps=2 * half, **fields
-        )
+        # what `train --env` starts from, as Config(env=...) does: the task's tuned preset,
+        # none for these tasks
+        cfg = Config(env=env, env_kwargs=env_kwargs, total_steps=2 * half, **fields)
         straight = train(cfg, progress=False).history
         assert_same_history([{k: float(v) for k, v in row.items()} for row in resumed], straight)
 
