@@ -81,9 +81,103 @@ def test_summary_table_has_a_row_per_figure():
     rows = run_all.summary_rows(results)
     assert len(rows) == 3 and all(len(r) == 5 for r in rows)
     assert rows[0][1] == "20.0 s" and rows[0][3] == "<= 30 s" and "30k steps" in rows[0][0]
-    assert rows[1][1] == "not reached"
+    assert rows[1][1] == "never (3 of 3 seeds)"  # results stored before the held level
     assert rows[2][1] == "8.0 s" and rows[2][3] == "<= 10 s"
     assert "| measure |" in run_all.markdown(results)
+
+
+def test_summary_and_seed_tables_report_the_held_level_beside_the_first_crossing():
+    def point(steps, t):
+        return {"env_steps": steps, "wall": t + 0.5, "cpu": t}
+
+    runs = [
+        {"seed": s, "window": 5, "stopped": stop, "final": -50.0 + s,
+         "reached": {"-57.0": point(3e4, 20.0 + s), "-48.6": point(1e5, 80.0 + s)},
+         "held": {"-57.0": point(5e4, 40.0 + s), "-48.6": held}}
+        for s, stop, held in [(0, "held", point(1.5e5, 120.0)), (1, "budget", None),
+                              (2, "held", point(1.7e5, 140.0))]
+    ]  # fmt: skip
+    results = {"ttt": {"simple_spread": {"targets": [[-57.0, 30.0], [-48.6, 180.0]], "runs": runs}}}
+    rows = run_all.summary_rows(results)
+    assert [r[0].split(": time to ")[1].split(" (")[0] for r in rows] == [
+        "greedy return -57, first evaluation at or past it",
+        "greedy return -57 held: mean of 5 consecutive evaluations at or past it",
+        "greedy return -48.6, first evaluation at or past it",
+        "greedy return -48.6 held: mean of 5 consecutive evaluations at or past it",
+    ]
+    assert rows[1][2] == "41.0 s" and "50k steps" in rows[1][0]
+    assert rows[3][2] == "140.0 s (never in 1 of 3 seeds)" and "160k steps" in rows[3][0]
+    for run in runs[1:]:
+        run["held"]["-48.6"] = None
+    assert run_all.summary_rows(results)[3][1] == "never (2 of 3 seeds)"
+    table = run_all.seed_table(results)
+    assert len(table) == 2 + 6 and "| MPE simple_spread | -48.6 | 1 | 100.0k / 81.0 / 81.5 | " \
+        "never | -49.00 | budget |" in table  # fmt: skip
+    assert "## Time to target, seed by seed" in run_all.markdown(results)
+    assert speed.median_time(runs, -57.0, "cpu", "held") == 41.0
+    with pytest.raises(ValueError, match="no 'held' figures"):
+        speed.median_time([{"reached": {"-57.0": None}}], -57.0, level="held")
+
+
+@pytest.mark.slow
+def test_time_to_target_goes_on_past_the_first_crossing_until_the_level_is_held():
+    run = speed.time_to_target("two_step_paper", 0, [8.0], budget_steps=3000, eval_interval=200)
+    first, held = run["reached"]["8.0"], run["held"]["8.0"]
+    assert run["stopped"] == "held" and first is not None and held is not None
+    assert held["env_steps"] >= first["env_steps"] + 4 * 200 and held["mean"] == 8.0
+    assert run["curve"][-1]["env_steps"] == held["env_steps"]  # stopped once held
+    short = speed.time_to_target("two_step_paper", 0, [8.0], budget_steps=400, eval_interval=200)
+    assert short["stopped"] == "budget" and short["held"]["8.0"] is None
+    assert [r["env_steps"] for r in short["curve"]] == [0, 200, 400]
+
+
+against_jaxmarl = _load("against_jaxmarl")
+
+
+def test_against_jaxmarl_summary_of_one_run():
+    returns = [-120, -60, -56, -47, -52, -49, -48, -48, -47, -49]
+    curve = [{"env_steps": 2500 * i, "eval_return": r, "cpu": 2.0 + i, "wall": 3.0 + i,
+              "eval_cpu": 0.1 * (i + 1)} for i, r in enumerate(returns)]  # fmt: skip
+    raw = {"curve": curve, "cpu": 12.0, "wall": 13.0, "eval_cpu": 1.0}
+    run = against_jaxmarl.summarise(raw, 0, 1)
+    assert run["first_easy"] == {"env_steps": 5000, "cpu": 4.0, "wall": 5.0}
+    assert run["first_hard"]["env_steps"] == 7500
+    assert run["held_hard"]["env_steps"] == 22500  # -49, -48, -48, -47, -49: mean -48.2
+    assert run["final"] == pytest.approx(-48.2) and run["startup_cpu_s"] == pytest.approx(1.9)
+    assert run["train_steps_per_cpu_s"] == pytest.approx(22500 / (10.0 - 0.9))
+    never = dict(run, held_hard=None, seed=1)
+    m = against_jaxmarl.medians([run, never, dict(run, seed=2)])
+    assert m["held_hard"]["never"] == 1 and m["held_hard"]["cpu"] == 11.0
+    v = against_jaxmarl.verdict(m)
+    assert v["held_ratio"] == pytest.approx(11.0 / 151.0) and not v["every_seed_held"]
+    assert v["final_at_least_jaxmarl"] and not v["met"]
+    assert against_jaxmarl.verdict(against_jaxmarl.medians([run]))["met"]
+    assert "issue 19" in against_jaxmarl.JAXMARL_SOURCE
+
+
+@pytest.mark.slow
+def test_against_jaxmarl_quick_run_in_a_fresh_process(tmp_path):
+    import json
+    import subprocess
+
+    script = BENCH / "against_jaxmarl.py"
+    out = tmp_path / "jaxmarl.json"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Beside JaxMARL (issue 19, JaxMARL 0.2.0" in done.stdout and "| measure |" in done.stdout
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]["1"]
+    assert [c["env_steps"] for c in run["curve"]] == list(range(0, 1201, 200))  # whole budget
+    assert run["startup_cpu_s"] > 0 and run["train_steps_per_cpu_s"] > 0
+    assert run["curve"][0]["cpu"] < run["cpu"] and run["curve"][0]["wall"] < run["wall"]
+    bad = subprocess.run(
+        [sys.executable, str(script), "--seeds", "0"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "--seeds must be at least 1" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_update_comparison_runs_both_learners_on_the_same_batch():

@@ -1,0 +1,449 @@
+"""This package beside JaxMARL's QMIX on MPE simple_spread: seconds from process start to a
+level the team reaches once and to one it holds, per seed, with one thread and with two.
+
+    python benchmarks/against_jaxmarl.py                       # 5 seeds, 1 and 2 threads
+    python benchmarks/against_jaxmarl.py --seeds 5 --threads 1 --json against_jaxmarl.json
+    python benchmarks/against_jaxmarl.py --quick               # a smoke run of a few seconds
+
+Each seed trains ``Config.preset("simple_spread")`` in a fresh Python process, so its CPU
+and wall seconds are counted from the process's start: importing torch, building the
+environments and networks and every evaluation are included, as JaxMARL's figures include
+its compilation. The runs alternate between the thread counts so that the machine's load
+falls on both alike, and every run goes its whole budget of env steps (the preset's
+200,000 unless ``--steps``): it never stops at a first crossing. Per seed it reports the
+env steps and CPU and wall seconds to the first greedy evaluation at or past -57, to the
+first at or past -48.6, and to -48.6 held (the mean of 5 consecutive evaluations at or past
+it), the mean of the last 5 evaluations, the training env steps per CPU second (evaluation
+and start-up left out) and the start-up before the first step; then the medians over
+seeds, beside the JaxMARL figures of issue 19 and the ratio ours / JaxMARL for the held
+level. Run it on a quiet machine; JaxMARL itself is not needed (its figures are quoted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from qmix_tut.stats import HELD_WINDOW, first_crossing, held_level  # noqa: E402  (no torch)
+
+PRESET = "simple_spread"
+EASY, HARD = -57.0, -48.6
+"""The two greedy returns timed: the easy target, and the one the team must also hold."""
+QUICK = {"steps": 1200, "eval_interval": 200, "eval_episodes": 2}
+"""A smoke run: learning starts at 800 steps (32 episodes in the buffer), 7 evaluations."""
+
+JAXMARL_SOURCE = (
+    "issue 19, JaxMARL 0.2.0 QMIX-RNN default config, measured on the same 2-core machine type"
+)
+JAXMARL: dict[str, Any] = {
+    # MPE_simple_spread_v3, one core, quiet machine, 16-episode greedy evaluations every
+    # ~2,500 steps; each list holds the values of its runs as quoted there
+    "train_steps_per_cpu_s": [11_500, 12_700],
+    "startup_cpu_s": [40.0],  # "about 40 (most of it XLA compilation)"
+    "first_easy_cpu_s": [64.0],
+    "first_hard_cpu_s": [104.0],
+    "first_hard_steps": [761_000],
+    "held_hard_cpu_s": [121.0, 181.0],
+    "held_hard_steps": [1_000_000, 1_600_000],
+    "final": [-46.7, -50.7],
+}
+"""JaxMARL's figures, quoted from ``JAXMARL_SOURCE`` (JaxMARL is not a dependency)."""
+ISSUE_19_OURS: dict[str, Any] = {
+    # the same measurements of this package when issue 19 was filed (4 seeds, one core)
+    "train_steps_per_cpu_s": [1_100, 1_300],
+    "startup_cpu_s": [2.0],
+    "first_easy_cpu_s": [27.0],
+    "first_hard_cpu_s": [96.0],
+    "first_hard_steps": [121_000],
+    "held_hard_cpu_s": [],  # never within the preset's 200,000 steps
+    "final": [-49.4, -66.2, -50.0, -50.9],
+}
+"""This package's figures in issue 19, the "before" of the comparison."""
+TARGET_RATIO = 0.5
+"""Issue 19's target: CPU seconds to the held level at most half of JaxMARL's."""
+
+CHILD = """
+import json, sys, time
+spec = json.loads(sys.argv[1])
+sys.path.insert(0, spec["root"])
+import torch
+torch.set_num_threads(spec["threads"])
+from qmix_tut import Config, train
+from qmix_tut.train import Trainer
+
+evaluate, eval_cpu = Trainer.evaluate, [0.0]
+
+
+def timed_evaluate(self, *args, **kwargs):
+    start = time.process_time()
+    try:
+        return evaluate(self, *args, **kwargs)
+    finally:
+        eval_cpu[0] += time.process_time() - start
+
+
+Trainer.evaluate = timed_evaluate
+config = Config.preset(spec["preset"], seed=spec["seed"], threads=spec["threads"],
+                       total_steps=spec["steps"], **spec["overrides"])
+curve = []
+
+
+def on_eval(row):
+    curve.append({"env_steps": row["env_steps"], "eval_return": row["eval_return"],
+                  "cpu": time.process_time(), "wall": time.time() - spec["started"],
+                  "eval_cpu": eval_cpu[0]})
+
+
+train(config, progress=False, callback=on_eval)
+print(json.dumps({"curve": curve, "cpu": time.process_time(),
+                  "wall": time.time() - spec["started"], "eval_cpu": eval_cpu[0],
+                  "torch": torch.__version__}))
+"""
+"""One run in a fresh process: CPU seconds are the process's own (``time.process_time``
+counts from its start), wall seconds run from just before the parent started it."""
+
+
+def run_once(seed: int, threads: int, steps: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train one seed in a fresh process; returns its curve and end-of-run clocks."""
+    spec = {
+        "root": str(ROOT),
+        "preset": PRESET,
+        "seed": seed,
+        "threads": threads,
+        "steps": steps,
+        "overrides": overrides,
+        "started": time.time(),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),  # so that only ROOT's package is imported
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"seed {seed} with {threads} thread(s) failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _point(curve: list[dict[str, float]], found: Any) -> dict[str, float] | None:
+    if found is None:
+        return None
+    row = curve[found.index]
+    return {"env_steps": row["env_steps"], "cpu": row["cpu"], "wall": row["wall"]}
+
+
+def summarise(raw: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
+    """One run's figures: both levels of both targets, final mean, rates and start-up."""
+    curve = raw["curve"]
+    if not curve:
+        raise ValueError(f"seed {seed} with {threads} thread(s) made no evaluation")
+    steps = [r["env_steps"] for r in curve]
+    returns = [r["eval_return"] for r in curve]
+    first, end = curve[0], curve[-1]
+    # CPU spent in training rounds: after the evaluation at step 0, less later evaluations
+    train_cpu = (raw["cpu"] - first["cpu"]) - (raw["eval_cpu"] - first["eval_cpu"])
+    return {
+        "seed": seed,
+        "threads": threads,
+        "first_easy": _point(curve, first_crossing(steps, returns, EASY)),
+        "first_hard": _point(curve, first_crossing(steps, returns, HARD)),
+        "held_hard": _point(curve, held_level(steps, returns, HARD, HELD_WINDOW)),
+        "final": statistics.fmean(returns[-HELD_WINDOW:]),
+        "end_steps": end["env_steps"],
+        "train_steps_per_cpu_s": end["env_steps"] / train_cpu if train_cpu > 0 else math.nan,
+        "startup_cpu_s": first["cpu"] - first["eval_cpu"],
+        "cpu": raw["cpu"],
+        "wall": raw["wall"],
+        "torch": raw.get("torch"),
+        "curve": curve,
+    }
+
+
+def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over seeds; a seed that never got to a level counts as infinitely slow."""
+    out: dict[str, Any] = {"seeds": len(runs)}
+    for level in ("first_easy", "first_hard", "held_hard"):
+        points = [r[level] for r in runs]
+        out[level] = {
+            key: statistics.median(p[key] if p else math.inf for p in points)
+            for key in ("env_steps", "cpu", "wall")
+        }
+        out[level]["never"] = sum(p is None for p in points)
+    for key in ("final", "train_steps_per_cpu_s", "startup_cpu_s"):
+        out[key] = statistics.median(r[key] for r in runs)
+    return out
+
+
+def verdict(m: dict[str, Any]) -> dict[str, Any]:
+    """Issue 19's target for one thread count: held -48.6 in at most half of JaxMARL's CPU
+    seconds (median against median), every seed holding it, and a final mean at least
+    JaxMARL's."""
+    jax_held = statistics.median(JAXMARL["held_hard_cpu_s"])
+    ratio = m["held_hard"]["cpu"] / jax_held
+    out = {
+        "held_ratio": ratio,
+        "held_ratio_to_fastest": m["held_hard"]["cpu"] / min(JAXMARL["held_hard_cpu_s"]),
+        "every_seed_held": m["held_hard"]["never"] == 0,
+        "final_at_least_jaxmarl": m["final"] >= statistics.median(JAXMARL["final"]),
+    }
+    out["met"] = bool(
+        ratio <= TARGET_RATIO and out["every_seed_held"] and out["final_at_least_jaxmarl"]
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# printing
+# ------------------------------------------------------------------------------------------
+def _at(point: dict[str, float] | None) -> str:
+    if point is None:
+        return "never"
+    return f"{point['env_steps'] / 1000:.1f}k / {point['cpu']:.1f} / {point['wall']:.1f}"
+
+
+def _median_at(m: dict[str, Any], level: str) -> str:
+    p, n = m[level], m["seeds"]
+    if not math.isfinite(p["cpu"]):
+        return f"never ({p['never']} of {n} seeds)"
+    text = _at(p)
+    return text + (f" (never in {p['never']} of {n})" if p["never"] else "")
+
+
+def _values(values: Sequence[float], fmt: str = "{:,.0f}", joiner: str = " and ") -> str:
+    if not values:
+        return "never"
+    return joiner.join(fmt.format(v) for v in values)
+
+
+def _seconds(m: dict[str, Any], level: str, key: str = "cpu") -> str:
+    p = m[level]
+    if not math.isfinite(p[key]):
+        return f"never ({p['never']} of {m['seeds']} seeds)"
+    steps = f", {p['env_steps']:,.0f} steps" if level != "first_easy" else ""
+    never = f", never in {p['never']} of {m['seeds']} seeds" if p["never"] else ""
+    return f"{p[key]:.1f}{steps}{never}"
+
+
+def seed_table(runs: Sequence[dict[str, Any]], m: dict[str, Any]) -> list[str]:
+    head = (
+        f"{'seed':>6}  {'first >= -57':>24}  {'first >= -48.6':>24}  "
+        f"{'held -48.6 (5 evals)':>24}  {'last 5':>7}  {'steps/CPU s':>11}  {'start-up':>8}"
+    )
+    lines = [head]
+    for r in runs:
+        lines.append(
+            f"{r['seed']:>6}  {_at(r['first_easy']):>24}  {_at(r['first_hard']):>24}  "
+            f"{_at(r['held_hard']):>24}  {r['final']:7.2f}  {r['train_steps_per_cpu_s']:11,.0f}  "
+            f"{r['startup_cpu_s']:8.1f}"
+        )
+    lines.append(
+        f"{'median':>6}  {_median_at(m, 'first_easy'):>24}  {_median_at(m, 'first_hard'):>24}  "
+        f"{_median_at(m, 'held_hard'):>24}  {m['final']:7.2f}  "
+        f"{m['train_steps_per_cpu_s']:11,.0f}  {m['startup_cpu_s']:8.1f}"
+    )
+    return lines
+
+
+def comparison_table(by_threads: dict[int, dict[str, Any]]) -> list[str]:
+    """Markdown rows: JaxMARL, ours per thread count, and ours when issue 19 was filed."""
+    ours = list(by_threads.items())
+    head = "| measure | JaxMARL | " + " | ".join(
+        f"qmix-tut, {t} thread{'s' if t > 1 else ''} (median of {m['seeds']})" for t, m in ours
+    )
+    head += " | qmix-tut in issue 19 |"
+    lines = [head, "|---|" + "---:|" * (len(ours) + 2)]
+    j, old = JAXMARL, ISSUE_19_OURS
+
+    def row(label: str, jax: str, cells: list[str], before: str) -> None:
+        lines.append(f"| {label} | {jax} | " + " | ".join(cells) + f" | {before} |")
+
+    row(
+        "training env steps per CPU second",
+        _values(j["train_steps_per_cpu_s"], joiner="-"),
+        [f"{m['train_steps_per_cpu_s']:,.0f}" for _, m in ours],
+        _values(old["train_steps_per_cpu_s"], joiner="-"),
+    )
+    row(
+        "start-up before the first step (CPU s)",
+        f"about {j['startup_cpu_s'][0]:.0f}",
+        [f"{m['startup_cpu_s']:.1f}" for _, m in ours],
+        f"about {old['startup_cpu_s'][0]:.0f}",
+    )
+    row(
+        "CPU s from process start to the first evaluation >= -57",
+        _values(j["first_easy_cpu_s"]),
+        [_seconds(m, "first_easy") for _, m in ours],
+        _values(old["first_easy_cpu_s"]),
+    )
+    row(
+        "CPU s from process start to the first evaluation >= -48.6",
+        f"{j['first_hard_cpu_s'][0]:.0f} ({j['first_hard_steps'][0]:,} steps)",
+        [_seconds(m, "first_hard") for _, m in ours],
+        f"{old['first_hard_cpu_s'][0]:.0f} ({old['first_hard_steps'][0]:,} steps)",
+    )
+    row(
+        f"CPU s until the mean of {HELD_WINDOW} consecutive evaluations >= -48.6 (held)",
+        f"{_values(j['held_hard_cpu_s'])} "
+        f"({_values([s / 1e6 for s in j['held_hard_steps']], '{:.1f}M')} steps)",
+        [_seconds(m, "held_hard") for _, m in ours],
+        "never within 200,000 steps",
+    )
+    row(
+        "wall s from process start until held -48.6",
+        "",
+        [_seconds(m, "held_hard", "wall") for _, m in ours],
+        "",
+    )
+    row(
+        f"mean of the last {HELD_WINDOW} evaluations at the end",
+        _values(j["final"], "{:.1f}"),
+        [f"{m['final']:.1f} (median)" for _, m in ours],
+        _values(old["final"], "{:.1f}", ", "),
+    )
+    return lines
+
+
+def verdict_lines(by_threads: dict[int, dict[str, Any]]) -> list[str]:
+    jax_held = statistics.median(JAXMARL["held_hard_cpu_s"])
+    jax_final = statistics.median(JAXMARL["final"])
+    lines = []
+    for threads, m in by_threads.items():
+        v = verdict(m)
+        held = m["held_hard"]
+        ratio = "undefined (not held by most seeds)" if not math.isfinite(held["cpu"]) else (
+            f"{held['cpu']:.1f} / {jax_held:.0f} = {v['held_ratio']:.2f} "
+            f"(against JaxMARL's faster run, {min(JAXMARL['held_hard_cpu_s']):.0f} s: "
+            f"{v['held_ratio_to_fastest']:.2f})"
+        )  # fmt: skip
+        lines += [
+            f"{threads} thread{'s' if threads > 1 else ''}:",
+            f"  held -48.6, CPU s ours / JaxMARL (medians): {ratio}; target <= {TARGET_RATIO}",
+            f"  every seed holds -48.6: {'yes' if v['every_seed_held'] else 'no'} "
+            f"({m['seeds'] - held['never']} of {m['seeds']})",
+            f"  mean of the last {HELD_WINDOW} evaluations, median {m['final']:.2f} against "
+            f"JaxMARL's {jax_final:.2f}: {'at least' if v['final_at_least_jaxmarl'] else 'below'}",
+            f"  issue 19's target: {'met' if v['met'] else 'not met'}",
+        ]
+    return lines
+
+
+def _json_safe(value: Any) -> Any:
+    """Infinite medians (most seeds never got there) written as null, as JSON has no inf."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_average": list(os.getloadavg()),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, help="seeds 0..N-1, one process each (default 5)")
+    parser.add_argument(
+        "--steps", type=int, help="each run's budget of env steps (default: the preset's)"
+    )
+    parser.add_argument(
+        "--threads", type=int, nargs="+", help="torch threads per run, e.g. 1 2 (default 1 2)"
+    )
+    parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure to OUT")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 1 seed, 1 thread, 1,200 steps"
+    )
+    args = parser.parse_args(argv)
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
+    threads = args.threads or ([1] if args.quick else [1, 2])
+    if seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {seeds}")
+    if args.steps is not None and args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
+    cores = os.cpu_count() or 1
+    if any(t < 1 or t > 4 * cores for t in threads):
+        parser.error(f"--threads must each be between 1 and {4 * cores}, got {threads}")
+    if len(set(threads)) != len(threads):
+        parser.error(f"--threads names a thread count twice: {threads}")
+    if args.json is not None and not args.json.parent.is_dir():
+        parser.error(f"--json: no folder {str(args.json.parent)!r} to write into")
+    overrides: dict[str, Any] = {}
+    if args.quick:
+        steps = args.steps or QUICK["steps"]
+        overrides = {
+            "eval_interval": QUICK["eval_interval"],
+            "eval_episodes": QUICK["eval_episodes"],
+        }
+    else:
+        from qmix_tut.config import Config  # torch-free
+
+        steps = args.steps or Config.preset(PRESET).total_steps
+
+    info = machine()
+    print(f"QMIX, preset {PRESET!r} on mpe:simple_spread: {seeds} seed(s), {steps:,} env steps "
+          f"each, threads {threads}, a fresh process per run; {info['cpu_count']} cores, load "
+          f"average {', '.join(f'{x:.1f}' for x in info['load_average'])}"
+          + (" (smoke run: not a measurement)" if args.quick else ""), flush=True)  # fmt: skip
+    runs: dict[int, list[dict[str, Any]]] = {t: [] for t in threads}
+    for seed in range(seeds):
+        for t in threads:
+            run = summarise(run_once(seed, t, steps, overrides), seed, t)
+            runs[t].append(run)
+            print(f"  seed {seed}, {t} thread(s), k steps / CPU s / wall s: first >= -57 "
+                  f"{_at(run['first_easy'])}; first >= -48.6 {_at(run['first_hard'])}; held "
+                  f"-48.6 {_at(run['held_hard'])}; mean of the last {HELD_WINDOW} evaluations "
+                  f"{run['final']:.2f}", flush=True)  # fmt: skip
+    by_threads = {t: medians(rs) for t, rs in runs.items()}
+    for t in threads:
+        print(f"\n{t} thread{'s' if t > 1 else ''}: env steps (k) / CPU s / wall s from process "
+              "start; held: the mean of 5 consecutive evaluations")  # fmt: skip
+        print("\n".join(seed_table(runs[t], by_threads[t])))
+    print(f"\nBeside JaxMARL ({JAXMARL_SOURCE}):\n")
+    print("\n".join(comparison_table(by_threads)))
+    print()
+    print("\n".join(verdict_lines(by_threads)))
+    if args.json is not None:
+        torch_version = next((r["torch"] for rs in runs.values() for r in rs), None)
+        data = {
+            "machine": {**info, "torch": torch_version, "load_average_end": list(os.getloadavg())},
+            "settings": {"preset": PRESET, "seeds": seeds, "steps": steps, "threads": threads,
+                         "overrides": overrides, "quick": args.quick, "window": HELD_WINDOW,
+                         "targets": [EASY, HARD]},
+            "jaxmarl": {"source": JAXMARL_SOURCE, **JAXMARL},
+            "issue_19_ours": ISSUE_19_OURS,
+            "runs": {str(t): rs for t, rs in runs.items()},
+            "medians": {str(t): m for t, m in by_threads.items()},
+            "verdict": {str(t): verdict(m) for t, m in by_threads.items()},
+        }  # fmt: skip
+        args.json.write_text(json.dumps(_json_safe(data), indent=1) + "\n")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
