@@ -13,8 +13,8 @@ falls on both alike, and every run goes its whole budget of env steps (the prese
 200,000 unless ``--steps``): it never stops at a first crossing. Per seed it reports the
 env steps and CPU and wall seconds to the first greedy evaluation at or past -57, to the
 first at or past -48.6, and to -48.6 held (the mean of 5 consecutive evaluations at or past
-it), the mean of the last 5 evaluations, the training env steps per CPU second (evaluation
-and start-up left out) and the start-up before the first step; then the medians over
+it), the mean of the last 5 evaluations, the training env steps per CPU second and per wall
+second (evaluation and start-up left out) and the start-up before the first step; then the medians over
 seeds, beside the JaxMARL figures of issue 19 and the ratio ours / JaxMARL for the held
 level. Run it on a quiet machine; JaxMARL itself is not needed (its figures are quoted).
 """
@@ -85,15 +85,16 @@ torch.set_num_threads(spec["threads"])
 from qmix_tut import Config, train
 from qmix_tut.train import Trainer
 
-evaluate, eval_cpu = Trainer.evaluate, [0.0]
+evaluate, eval_cpu, eval_wall = Trainer.evaluate, [0.0], [0.0]
 
 
 def timed_evaluate(self, *args, **kwargs):
-    start = time.process_time()
+    cpu, wall = time.process_time(), time.perf_counter()
     try:
         return evaluate(self, *args, **kwargs)
     finally:
-        eval_cpu[0] += time.process_time() - start
+        eval_cpu[0] += time.process_time() - cpu
+        eval_wall[0] += time.perf_counter() - wall
 
 
 Trainer.evaluate = timed_evaluate
@@ -105,12 +106,13 @@ curve = []
 def on_eval(row):
     curve.append({"env_steps": row["env_steps"], "eval_return": row["eval_return"],
                   "cpu": time.process_time(), "wall": time.time() - spec["started"],
-                  "eval_cpu": eval_cpu[0]})
+                  "eval_cpu": eval_cpu[0], "eval_wall": eval_wall[0]})
 
 
 train(config, progress=False, callback=on_eval)
 print(json.dumps({"curve": curve, "cpu": time.process_time(),
                   "wall": time.time() - spec["started"], "eval_cpu": eval_cpu[0],
+                  "eval_wall": eval_wall[0],
                   "torch": torch.__version__}))
 """
 """One run in a fresh process: CPU seconds are the process's own (``time.process_time``
@@ -157,6 +159,7 @@ def summarise(raw: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
     first, end = curve[0], curve[-1]
     # CPU spent in training rounds: after the evaluation at step 0, less later evaluations
     train_cpu = (raw["cpu"] - first["cpu"]) - (raw["eval_cpu"] - first["eval_cpu"])
+    train_wall = (raw["wall"] - first["wall"]) - (raw["eval_wall"] - first["eval_wall"])
     return {
         "seed": seed,
         "threads": threads,
@@ -166,6 +169,7 @@ def summarise(raw: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
         "final": statistics.fmean(returns[-HELD_WINDOW:]),
         "end_steps": end["env_steps"],
         "train_steps_per_cpu_s": end["env_steps"] / train_cpu if train_cpu > 0 else math.nan,
+        "train_steps_per_wall_s": end["env_steps"] / train_wall if train_wall > 0 else math.nan,
         "startup_cpu_s": first["cpu"] - first["eval_cpu"],
         "cpu": raw["cpu"],
         "wall": raw["wall"],
@@ -184,7 +188,7 @@ def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             for key in ("env_steps", "cpu", "wall")
         }
         out[level]["never"] = sum(p is None for p in points)
-    for key in ("final", "train_steps_per_cpu_s", "startup_cpu_s"):
+    for key in ("final", "train_steps_per_cpu_s", "train_steps_per_wall_s", "startup_cpu_s"):
         out[key] = statistics.median(r[key] for r in runs)
     return out
 
@@ -277,6 +281,12 @@ def comparison_table(by_threads: dict[int, dict[str, Any]]) -> list[str]:
         _values(j["train_steps_per_cpu_s"], joiner="-"),
         [f"{m['train_steps_per_cpu_s']:,.0f}" for _, m in ours],
         _values(old["train_steps_per_cpu_s"], joiner="-"),
+    )
+    row(
+        "training env steps per wall second",
+        "",
+        [f"{m['train_steps_per_wall_s']:,.0f}" for _, m in ours],
+        "",
     )
     row(
         "start-up before the first step (CPU s)",

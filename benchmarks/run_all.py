@@ -18,7 +18,7 @@ and writes ``results.md`` (the table), ``results.json`` (every number, with the 
 load) and ``scaling.png`` to ``figures/data/benchmarks/``. A run of some parts only keeps
 the stored numbers of the others, so the table always shows every part.
 
-    python benchmarks/run_all.py                        # everything (about 45 minutes)
+    python benchmarks/run_all.py                        # everything (up to about an hour)
     python benchmarks/run_all.py --parts throughput two_step scaling
     python benchmarks/run_all.py --parts ttt --tasks simple_spread
     python benchmarks/run_all.py --parts ttt --tasks lbf --seeds 5 --steps 1000000

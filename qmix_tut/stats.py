@@ -21,6 +21,11 @@ task's scores are normalised onto [0, 1] and with the bootstrap stratified by ta
 layout (``<task>/<algo>/seed<k>/history.csv``) and reports per task and algorithm;
 ``qmix-tut compare`` prints it and draws the IQMs with their intervals and the
 performance profiles.
+
+On one learning curve, ``first_crossing`` finds the first evaluation at or past a target
+(which a few noisy evaluation episodes can reach by luck) and ``held_level`` the first
+point where the mean of 5 consecutive evaluations is (a level the team keeps); the speed
+benchmarks time runs to both.
 """
 
 from __future__ import annotations

@@ -137,14 +137,16 @@ against_jaxmarl = _load("against_jaxmarl")
 def test_against_jaxmarl_summary_of_one_run():
     returns = [-120, -60, -56, -47, -52, -49, -48, -48, -47, -49]
     curve = [{"env_steps": 2500 * i, "eval_return": r, "cpu": 2.0 + i, "wall": 3.0 + i,
-              "eval_cpu": 0.1 * (i + 1)} for i, r in enumerate(returns)]  # fmt: skip
-    raw = {"curve": curve, "cpu": 12.0, "wall": 13.0, "eval_cpu": 1.0}
+              "eval_cpu": 0.1 * (i + 1), "eval_wall": 0.2 * (i + 1)}
+             for i, r in enumerate(returns)]  # fmt: skip
+    raw = {"curve": curve, "cpu": 12.0, "wall": 13.0, "eval_cpu": 1.0, "eval_wall": 2.0}
     run = against_jaxmarl.summarise(raw, 0, 1)
     assert run["first_easy"] == {"env_steps": 5000, "cpu": 4.0, "wall": 5.0}
     assert run["first_hard"]["env_steps"] == 7500
     assert run["held_hard"]["env_steps"] == 22500  # -49, -48, -48, -47, -49: mean -48.2
     assert run["final"] == pytest.approx(-48.2) and run["startup_cpu_s"] == pytest.approx(1.9)
     assert run["train_steps_per_cpu_s"] == pytest.approx(22500 / (10.0 - 0.9))
+    assert run["train_steps_per_wall_s"] == pytest.approx(22500 / (10.0 - 1.8))
     never = dict(run, held_hard=None, seed=1)
     m = against_jaxmarl.medians([run, never, dict(run, seed=2)])
     assert m["held_hard"]["never"] == 1 and m["held_hard"]["cpu"] == 11.0
