@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +171,8 @@ HELD_WINDOW = 5
 """How many consecutive evaluations a held level averages (as a run's score does)."""
 
 
-class LevelPoint(NamedTuple):
+@dataclass(frozen=True)
+class LevelPoint:
     """The evaluation at which a learning curve first met a level.
 
     ``index`` is its row in the curve, ``env_steps`` its env step and ``value`` the greedy

@@ -76,7 +76,7 @@ def test_arrays_and_float_steps_from_a_history_file():
     steps = np.array(STEPS, dtype=np.float64)  # read_history_csv gives floats
     returns = np.array([-90.0, -40, -40, -40, -40, -40, -40, -40])
     held = held_level(steps, returns, -48.6)
-    assert held == (5, 12500, -40.0) and isinstance(held.env_steps, int)
+    assert held == LevelPoint(5, 12500, -40.0) and isinstance(held.env_steps, int)
 
 
 @pytest.mark.parametrize(
