@@ -121,8 +121,13 @@ def preset_line(config: Config) -> str:
             f"No preset applied: the Config defaults, not {tuned} (the preset tuned for "
             f"{env}), for every field not set explicitly."
         )
-    source = f"from the task name {env}" if name == tuned else "as named"
-    return f"Preset {name} applied {source}; fields set explicitly override it."
+    if name == tuned:
+        source = f", the one tuned for {env}"
+    elif tuned == "none":
+        source = f" as named ({env} has no tuned preset)"
+    else:
+        source = f" as named, not {tuned} (the one tuned for {env})"
+    return f"Preset {name} applied{source}; fields set explicitly override it."
 
 
 def config_error(err: ValueError, default_flag: str) -> CliError:

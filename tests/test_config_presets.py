@@ -33,7 +33,7 @@ UNTUNED = ["two_step", "matrix:climbing", "matrix", "mpe:simple_speaker_listener
            "envs_fixture:masked_choice", "my_registered_task"]  # fmt: skip
 # Config's field defaults, read from the dataclass itself rather than through __init__
 BARE = {
-    f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+    f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
     for f in fields(Config)
 }
 
@@ -166,11 +166,14 @@ def test_the_sweep_asks_the_same_mapping():
 
 def test_the_printed_line_says_which_preset_applied():
     assert preset_line(Config(env="mpe:simple_spread")) == (
-        "Preset simple_spread applied from the task name mpe:simple_spread; "
+        "Preset simple_spread applied, the one tuned for mpe:simple_spread; "
         "fields set explicitly override it."
     )
     assert preset_line(Config.preset("lbf", env="mpe:simple_spread")).startswith(
-        "Preset lbf applied as named;"
+        "Preset lbf applied as named, not simple_spread (the one tuned for mpe:simple_spread);"
+    )
+    assert preset_line(Config.preset("two_step_paper")).startswith(
+        "Preset two_step_paper applied as named (two_step has no tuned preset);"
     )
     assert "not simple_spread (the preset tuned for mpe:simple_spread)" in preset_line(
         Config(env="mpe:simple_spread", preset_name="none")
@@ -194,17 +197,20 @@ def test_command_line_train_and_show(tmp_path, capsys):
     assert config.preset_name == "simple_spread" and config.num_envs == 1
     assert config.to_dict() == {**_preset_values("simple_spread", config.env), "num_envs": 1,
                                 "total_steps": 1, "eval_episodes": 0}  # fmt: skip
-    assert "Preset simple_spread applied from the task name mpe:simple_spread" in text
+    assert "Preset simple_spread applied, the one tuned for mpe:simple_spread;" in text
     assert main(["show", str(out)]) == 0
     shown = capsys.readouterr().out
-    assert "Preset simple_spread applied from the task name" in shown
+    assert "Preset simple_spread applied, the one tuned for mpe:simple_spread" in shown
     differ = "fields that differ from preset simple_spread): total_steps=1, num_envs=1, eval"
     assert differ in shown
     # --env X --preset Y starts from Y; --preset none gives the bare defaults
     config, text, _ = _train(tmp_path, "named", "--env", "mpe:simple_spread", "--preset",
                              "two_step_paper", capsys=capsys)  # fmt: skip
     assert config.preset_name == "two_step_paper" and config.mixer_embed == 8
-    assert config.env == "mpe:simple_spread" and "Preset two_step_paper applied as named" in text
+    assert (
+        config.env == "mpe:simple_spread"
+        and "Preset two_step_paper applied as named, not simple_spread" in text
+    )
     config, text, _ = _train(tmp_path, "bare", "--env", "mpe:simple_spread", "--preset", "none",
                              capsys=capsys)  # fmt: skip
     assert config.to_dict() == {**BARE, "env": "mpe:simple_spread", "total_steps": 1,
