@@ -638,7 +638,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         eval_episodes=16,
     ),
 }
-# the command line's default: the simple_spread preset
+# the simple_spread preset under the name it had as the command line's default (`qmix-tut
+# train` with no --env now trains mpe:simple_spread, which starts from simple_spread)
 PRESETS["default"] = {**PRESETS["simple_spread"]}
 # Level-Based Foraging 8x8, 2 players, 2 foods, cooperative (50-step episodes): the
 # simple_spread recipe (feed-forward agents, Adam, soft targets, TD(lambda)) except:
