@@ -189,6 +189,7 @@ def _train(tmp_path, name, *flags, capsys):
     return read_config_json(out), capsys.readouterr().out, out
 
 
+@pytest.mark.slow  # three short runs: about 3 s
 def test_command_line_train_and_show(tmp_path, capsys):
     few = ["--set", "num_envs=1"]
     config, text, out = _train(
