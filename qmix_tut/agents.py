@@ -112,9 +112,11 @@ class MLPAgent(nn.Module):
     def forward(self, inputs: torch.Tensor, hidden: Hidden = None) -> tuple[torch.Tensor, None]:
         """``inputs[..., input_dim] -> (q[..., n_actions], None)``."""
         _check_last_dim(inputs, self.input_dim, "inputs")
-        x = F.relu(self.fc1(inputs))
+        # one row per (..., agent): a 2-D Linear is a single fused matmul-plus-bias (addmm),
+        # cheaper forwards and backwards than the same Linear over a 4-D batch
+        x = F.relu(self.fc1(inputs.reshape(-1, self.input_dim)))
         x = F.relu(self.fc2(x))
-        return self.fc3(x), None
+        return self.fc3(x).view(*inputs.shape[:-1], self.n_actions), None
 
 
 class RNNAgent(nn.Module):

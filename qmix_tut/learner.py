@@ -95,7 +95,8 @@ class QLearner:
        the targets; here the targets are QMIX's own (in one-step games both are just the
        reward).
     6. The optimizer is ``torch.optim`` (RMSprop as in the paper's code, or Adam), with the
-       gradients' global norm clipped to ``grad_clip`` by ``torch.nn.utils.clip_grad_norm_``.
+       gradients' global norm clipped to ``grad_clip`` (``torch.nn.utils.get_total_norm`` and
+       ``clip_grads_with_norm_``, the two halves of ``clip_grad_norm_``).
     7. A non-finite loss or gradient stops training with :class:`NonFiniteError` before
        the optimizer step, so NaNs never reach the weights.
     """
@@ -316,7 +317,8 @@ class QLearner:
 
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip, foreach=True)
+        grads = [p.grad for p in self.params if p.grad is not None]
+        grad_norm = torch.nn.utils.get_total_norm(grads, foreach=True)
         with torch.no_grad():
             n_real = mask.expand_as(q_tot).sum()
             means = torch.stack(
@@ -325,6 +327,12 @@ class QLearner:
             means[2:] /= n_real
             loss_, grad_norm_, q_taken, target, td_error = means.tolist()  # one device sync
         self._check_finite(loss=loss_, grad_norm=grad_norm_)
+        # clip_grad_norm_ scales by min(1, grad_clip / (norm + 1e-6)): well below the limit
+        # that is exactly 1, and the multiplication is skipped
+        if grad_norm_ >= 0.999 * self.grad_clip:
+            torch.nn.utils.clip_grads_with_norm_(
+                self.params, self.grad_clip, grad_norm, foreach=True
+            )
         self.optimizer.step()
         self.update_targets(episodes_seen)
         self.updates += 1

@@ -133,11 +133,12 @@ class QMixer(nn.Module):
     def mixing_weights(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
         """The state's mixing network: w1 [..., n, e], b1 [..., 1, e], w2 [..., e, 1], v [..., 1, 1]."""
         lead = states.shape[:-1]
+        s = states.reshape(-1, self.state_dim)  # rows: one fused matmul per Linear (as agents)
         return {
-            "w1": torch.abs(self.hyper_w_1(states)).view(*lead, self.n_agents, self.embed_dim),
-            "b1": self.hyper_b_1(states).view(*lead, 1, self.embed_dim),
-            "w2": torch.abs(self.hyper_w_final(states)).view(*lead, self.embed_dim, 1),
-            "v": self.V(states).view(*lead, 1, 1),
+            "w1": torch.abs(self.hyper_w_1(s)).view(*lead, self.n_agents, self.embed_dim),
+            "b1": self.hyper_b_1(s).view(*lead, 1, self.embed_dim),
+            "w2": torch.abs(self.hyper_w_final(s)).view(*lead, self.embed_dim, 1),
+            "v": self.V(s).view(*lead, 1, 1),
         }
 
     def activation(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,8 +149,14 @@ class QMixer(nn.Module):
         """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
         p = self.mixing_weights(states)
-        hidden = self.activation(agent_qs.unsqueeze(-2) @ p["w1"] + p["b1"])  # [..., 1, e]
-        return (hidden @ p["w2"] + p["v"]).squeeze(-1)  # [..., 1]
+        n, e = self.n_agents, self.embed_dim
+        rows = agent_qs.reshape(-1, 1, n)  # one [1, n] row of agent values per state
+        # hidden = ELU(b1 + q^T |W1|), q_tot = V + hidden^T |w2|: each one fused batched
+        # multiply-add, torch.baddbmm(bias, x, W) = bias + x @ W
+        w1, b1 = p["w1"].reshape(-1, n, e), p["b1"].reshape(-1, 1, e)
+        hidden = self.activation(torch.baddbmm(b1, rows, w1))  # [rows, 1, e]
+        w2, v = p["w2"].reshape(-1, e, 1), p["v"].reshape(-1, 1, 1)
+        return torch.baddbmm(v, hidden, w2).view(*agent_qs.shape[:-1], 1)  # [..., 1]
 
 
 class LinearMixer(nn.Module):

@@ -244,6 +244,7 @@ class MultiAgentEnv:
         self.mask_source: str | None = None
         self._avail: np.ndarray | None = None
         self._acting = np.zeros(self.n_agents, dtype=bool)
+        self._agent_index = np.arange(self.n_agents)
         self._running = False
         self._t = 0
 
@@ -290,10 +291,13 @@ class MultiAgentEnv:
                 f"{self.name}: expected one action per agent, shape ({self.n_agents},), "
                 f"got shape {acts.shape}"
             )
-        if not np.issubdtype(acts.dtype, np.integer):
+        if acts.dtype.kind not in "iu":  # signed or unsigned integers
             raise ValueError(f"{self.name}: actions must be integers, got dtype {acts.dtype}")
-        acts = acts.astype(np.int64)
-        for i, a in enumerate(acts.tolist()):
+        acts = acts.astype(np.int64, copy=False)
+        in_range = (acts >= 0) & (acts < self.n_actions)
+        if in_range.all() and self._avail[self._agent_index, acts].all():
+            return acts
+        for i, a in enumerate(acts.tolist()):  # name the first bad choice
             if not 0 <= a < self.n_actions:
                 raise ValueError(
                     f"{self.name}: agent {i} chose action {a}, which is out of range "
@@ -305,7 +309,7 @@ class MultiAgentEnv:
                     f"{self.name}: agent {i} chose action {a}, which is not available "
                     f"(available: {available})"
                 )
-        return acts
+        raise AssertionError("unreachable: some action was out of range or unavailable")
 
     def step(
         self, actions: Any
@@ -439,8 +443,9 @@ class MultiAgentEnv:
                 )
             raw_obs.append(x)
             obs[i, : x.size] = x
-            if mask is None:
+            if mask is None:  # every action allowed (an action space has at least one)
                 avail[i, :count] = 1.0
+                allowed = True
             else:
                 mask = np.asarray(mask).ravel()
                 if mask.size != count:
@@ -449,8 +454,10 @@ class MultiAgentEnv:
                         f"entries, but its action space {self.env.action_space(agent)} has "
                         f"{count} actions"
                     )
-                avail[i, :count] = mask != 0
-            acting = (over or agent in live) and avail[i].any()
+                row = mask != 0
+                avail[i, :count] = row
+                allowed = bool(row.any())
+            acting = (over or agent in live) and allowed
             self._acting[i] = acting
             if not acting:  # gone, or nothing allowed this step: it takes no action
                 avail[i] = 0.0

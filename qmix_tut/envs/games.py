@@ -126,8 +126,17 @@ class _CooperativeGame(ParallelEnv):
         }
         self._action_spaces = {a: spaces.Discrete(n_actions) for a in self.possible_agents}
         self.state_space = spaces.Box(0.0, 1.0, (state_dim,), np.float32)
-        self._rng: np.random.Generator | None = None
+        self._generator: np.random.Generator | None = None
+        self._pending_seed: int | None = None  # a reset's seed, until a draw needs it
+        self._seeded = False
         self._t = 0
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        """The game's random stream, seeded by the last seeded reset."""
+        if self._generator is None:
+            self._generator = np.random.default_rng(self._pending_seed)
+        return self._generator
 
     def observation_space(self, agent: str) -> spaces.Box:
         return self._observation_spaces[agent]
@@ -138,9 +147,10 @@ class _CooperativeGame(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
-        # an unseeded reset continues the current random stream, so one seed fixes a run
-        if seed is not None or self._rng is None:
-            self._rng = np.random.default_rng(seed)
+        # an unseeded reset continues the current random stream, so one seed fixes a run;
+        # the generator itself is made on the first draw (most games never draw)
+        if seed is not None or not self._seeded:
+            self._generator, self._pending_seed, self._seeded = None, seed, True
         self.agents = list(self.possible_agents)
         self._t = 0
         self._start()
@@ -345,7 +355,6 @@ class MemoryGame(_CooperativeGame):
         self.cue = 0
 
     def _start(self) -> None:
-        assert self._rng is not None
         self.cue = int(self._rng.integers(self.n_cues))
 
     def _transition(self, joint: tuple[int, ...]) -> tuple[float, bool]:
