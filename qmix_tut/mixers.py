@@ -148,15 +148,13 @@ class QMixer(nn.Module):
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
         """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
-        p = self.mixing_weights(states)
-        n, e = self.n_agents, self.embed_dim
-        rows = agent_qs.reshape(-1, 1, n)  # one [1, n] row of agent values per state
+        # one row per state: w1 [rows, n, e], b1 [rows, 1, e], w2 [rows, e, 1], v [rows, 1, 1]
+        p = self.mixing_weights(states.reshape(-1, self.state_dim))
+        rows = agent_qs.reshape(-1, 1, self.n_agents)  # the agents' values as [rows, 1, n]
         # hidden = ELU(b1 + q^T |W1|), q_tot = V + hidden^T |w2|: each one fused batched
         # multiply-add, torch.baddbmm(bias, x, W) = bias + x @ W
-        w1, b1 = p["w1"].reshape(-1, n, e), p["b1"].reshape(-1, 1, e)
-        hidden = self.activation(torch.baddbmm(b1, rows, w1))  # [rows, 1, e]
-        w2, v = p["w2"].reshape(-1, e, 1), p["v"].reshape(-1, 1, 1)
-        return torch.baddbmm(v, hidden, w2).view(*agent_qs.shape[:-1], 1)  # [..., 1]
+        hidden = self.activation(torch.baddbmm(p["b1"], rows, p["w1"]))  # [rows, 1, e]
+        return torch.baddbmm(p["v"], hidden, p["w2"]).view(*agent_qs.shape[:-1], 1)  # [..., 1]
 
 
 class LinearMixer(nn.Module):
