@@ -636,7 +636,10 @@ def run_sweep(
                 ref = task.remote(spec, str(run_dir), _crash_after_checkpoint)
                 pending[ref] = (i, spec, run_dir)
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+                # a short wait in a loop, so that Ctrl-C reaches Python between waits
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+                if not done:
+                    continue
                 i, spec, run_dir = pending.pop(done[0])
                 try:
                     outcomes[i] = ray.get(done[0])

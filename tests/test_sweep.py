@@ -379,3 +379,46 @@ def test_sweep_command(local_ray, tmp_path, capsys):
     assert main(["sweep", "--file", str(toml), "--out", str(out / "file"), "--quiet"]) == 0
     assert "1 trained" in capsys.readouterr().out
     assert main(["compare", str(out), "--out", str(tmp_path / "cmp"), "--reps", "50"]) == 0
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_running_sweep_and_the_same_command_continues_it(tmp_path):
+    """SIGINT while a run trains: the sweep stops within seconds (not when the run ends),
+    says how to continue, and the same command then finishes the run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sw"
+    argv = [sys.executable, "-m", "qmix_tut", "sweep", "--env", "two_step", "--algo", "qmix",
+            "--seed", "0", "--steps", "200000", "--set", "eval_interval=1000",
+            "--set", "checkpoint_interval=1000", "--out", str(out), "--cpus", "1", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    history = out / "two_step" / "qmix" / "seed0" / "history.csv"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (
+        history.exists() and history.read_text().count("\n") > 3
+    ):
+        time.sleep(0.5)
+    assert history.exists(), "the run never started"
+    proc.send_signal(signal.SIGINT)
+    try:
+        text, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the sweep did not stop within 60 s of Ctrl-C")
+    assert proc.returncode != 0
+    assert "run the same command again to continue it" in text
+    steps_at_stop = int(float(history.read_text().splitlines()[-1].split(",")[0]))
+    assert steps_at_stop < 200_000
+    # the same sweep with a budget just past the stop: it resumes the run and finishes it
+    shorter = [str(steps_at_stop + 1000) if a == "200000" else a for a in argv]
+    again = subprocess.run(shorter, capture_output=True, text=True, timeout=300, check=False,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (history.parent / "result.pt").exists()
+    record = json.loads(record_path(history.parent).read_text())
+    assert record["starts"] == 2  # resumed, not started over
