@@ -273,3 +273,29 @@ def test_batched_env_benchmark_counts_steps_of_both_sides(capsys):
     assert batched_env.main(["--envs", "0"]) == 2
     with pytest.raises(ValueError, match="kind"):
         batched_env.steps_per_second("gym", 1, 0.0)
+
+
+def test_levels_table_counts_reached_and_held_runs(tmp_path, capsys):
+    levels = _load("levels_table")
+    curves = {
+        ("steady", 0): [-60, -48, -48, -48, -48, -48, -49],  # held at 5000: evaluations 1-5
+        ("steady", 1): [-60, -55, -50, -48, -47, -49, -48, -48],  # held at 6000 (mean -48.4)
+        ("lucky", 0): [-60, -48, -60, -60, -60, -60],  # one lucky evaluation, never held
+    }
+    for (setting, seed), returns in curves.items():
+        run = tmp_path / setting / "qmix" / f"seed{seed}"
+        run.mkdir(parents=True)
+        lines = ["env_steps,eval_return,q_tot_mean,grad_norm"]
+        lines += [f"{1000 * i},{r},{-30 - i},{10 + i}" for i, r in enumerate(returns)]
+        (run / "history.csv").write_text("\n".join(lines) + "\n")
+    rows = {r["setting"]: r for r in levels.summarise(tmp_path, -48.6)}
+    assert rows["steady"]["reached"] == 2 and rows["steady"]["held"] == 2
+    assert rows["steady"]["held_median"] == (5000 + 6000) / 2
+    assert rows["lucky"]["reached"] == 1 and rows["lucky"]["held"] == 0
+    assert rows["lucky"]["held_median"] is None and rows["lucky"]["first_median"] == 1000
+    assert levels.main([str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "| lucky | 1 of 1 | 0 of 1 | 1k | never |" in table
+    with pytest.raises(SystemExit) as stop:
+        levels.main([str(tmp_path / "steady" / "qmix" / "seed0" / "history.csv")])
+    assert stop.value.code == 2
