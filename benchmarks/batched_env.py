@@ -10,6 +10,11 @@ are printed beside them.
 
     python benchmarks/batched_env.py                      # E = 1, 8, 16; 2 s per side
     python benchmarks/batched_env.py --envs 1 4 --seconds 1
+    python benchmarks/batched_env.py --train 20000        # also whole training runs
+
+With ``--train STEPS`` it also trains the ``simple_spread`` preset (seed 0, one thread,
+evaluations included) for STEPS env steps with ``batched_env`` False and True, and prints
+training env steps per CPU second of each and their ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qmix_tut import Config, train
 from qmix_tut.envs import make
 from qmix_tut.envs.batched import make_batched
 
@@ -91,6 +97,28 @@ def compare(n_envs: Sequence[int], seconds: float) -> list[dict[str, float]]:
     return rows
 
 
+def training_rate(batched: bool, steps: int, seed: int = 0) -> dict[str, float]:
+    """Train the ``simple_spread`` preset for ``steps`` env steps (one thread).
+
+    Returns ``steps``, ``cpu_s``, ``wall_s`` (of the whole ``train`` call, evaluations and
+    set-up included), ``per_cpu_s`` and the last evaluation's return ``eval_return``.
+    """
+    cfg = Config.preset(
+        "simple_spread", total_steps=steps, seed=seed, threads=1, batched_env=batched
+    )
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    result = train(cfg, progress=False)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    done = int(result.history[-1]["env_steps"])
+    return {
+        "steps": done,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "per_cpu_s": done / cpu,
+        "eval_return": float(result.history[-1]["eval_return"]),
+    }
+
+
 def format_rows(rows: list[dict[str, float]]) -> str:
     """The rows as a plain-text table."""
     lines = [
@@ -110,13 +138,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, nargs="+", default=[1, 8, 16], metavar="E")
     parser.add_argument("--seconds", type=float, default=2.0, help="CPU seconds per side")
+    parser.add_argument(
+        "--train", type=int, default=0, metavar="STEPS", help="also train for STEPS env steps"
+    )
     args = parser.parse_args(argv)
-    if any(e < 1 for e in args.envs) or not args.seconds > 0:
-        print("batched_env.py: --envs must be positive and --seconds above 0", file=sys.stderr)
+    if any(e < 1 for e in args.envs) or not args.seconds > 0 or args.train < 0:
+        print(
+            "batched_env.py: --envs must be positive, --seconds above 0, --train at least 0",
+            file=sys.stderr,
+        )
         return 2
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
     print(f"{TASK}, random actions, one process (OMP_NUM_THREADS={threads})")
     print(format_rows(compare(args.envs, args.seconds)))
+    if args.train:
+        print(f"\ntraining, simple_spread preset, {args.train} env steps, seed 0, threads=1")
+        training_rate(False, 400)  # a warm-up: torch's first calls cost more
+        rates = {}
+        for batched in (False, True):
+            r = rates[batched] = training_rate(batched, args.train)
+            print(
+                f"batched_env={batched!s:<5}  {r['per_cpu_s']:>7,.0f} env steps/CPU s  "
+                f"({r['steps']} steps in {r['cpu_s']:.1f} CPU s, {r['wall_s']:.1f} wall s; "
+                f"last eval return {r['eval_return']:.1f})"
+            )
+        print(f"ratio {rates[True]['per_cpu_s'] / rates[False]['per_cpu_s']:.2f}x")
     return 0
 
 

@@ -188,6 +188,13 @@ class Config:
         "environments stepped together; each round collects one episode from each",
         allowed=">= 1",
     )
+    batched_env: bool = _doc(
+        True,
+        "step a round's environments as one array program when the task has a batched "
+        "version (qmix_tut.envs.batched: mpe:simple_spread), proven equal to the task's own "
+        "env step for step; False steps the task's own env (mpe2) one environment at a time",
+        allowed="True or False",
+    )
     epsilon_start: float = _doc(1.0, "exploration rate at the start of the run", allowed="[0, 1]")
     epsilon_finish: float = _doc(
         0.05, "exploration rate after the linear annealing", allowed="[0, 1]"

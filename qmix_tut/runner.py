@@ -5,6 +5,12 @@ batched forward pass of the shared agent network chooses the actions of every ag
 every environment. Episodes are written straight into preallocated arrays laid out like
 the replay buffer.
 
+The environments are either a list of :class:`~qmix_tut.envs.MultiAgentEnv`, stepped one
+after another (the reference, and what every task has), or one
+:class:`~qmix_tut.envs.batched.BatchedEnv`, which steps all of them in one call (a fast
+path that some tasks have, e.g. ``make_batched("mpe:simple_spread", 8)``). Both fill the
+same arrays with the same episodes.
+
 Two ways of choosing actions, picked once when the runner is built:
 
 - ``"epsilon_greedy"`` (the value methods): the agent's outputs are Q-values; each agent
@@ -35,6 +41,7 @@ import numpy as np
 import torch
 
 from .agents import AgentNetwork, build_inputs
+from .envs.batched import BatchedEnv
 
 
 def epsilon_at(step: int, start: float, finish: float, anneal_steps: int) -> float:
@@ -134,13 +141,14 @@ ACTION_SELECTIONS = ("epsilon_greedy", "policy")
 class EpisodeRunner:
     """Plays one episode in each of its environments per call to :meth:`run`.
 
-    ``action_selection`` is ``"epsilon_greedy"`` (the agent outputs Q-values) or
+    ``envs`` is a list of environments or one batched environment (see the module's
+    docstring). ``action_selection`` is ``"epsilon_greedy"`` (the agent outputs Q-values) or
     ``"policy"`` (the agent outputs policy logits, sampled with an epsilon floor).
     """
 
     def __init__(
         self,
-        envs: Sequence,
+        envs: Sequence | BatchedEnv,
         agent: AgentNetwork,
         last_action_input: bool = True,
         agent_id_input: bool = True,
@@ -154,8 +162,15 @@ class EpisodeRunner:
                 f"action_selection must be one of {list(ACTION_SELECTIONS)}, got {action_selection!r}"
             )
         self.action_selection = action_selection
-        self.envs, self.agent = list(envs), agent
-        e = self.envs[0]
+        self.agent = agent
+        self.batched: BatchedEnv | None = None
+        self.envs: list = []
+        if isinstance(envs, BatchedEnv):
+            self.batched = envs
+        else:
+            self.envs = list(envs)
+        self.n_envs = len(envs)
+        e = self.batched if self.batched is not None else self.envs[0]
         self.n_agents, self.n_actions = e.n_agents, e.n_actions
         self.obs_dim, self.state_dim, self.limit = e.obs_dim, e.state_dim, e.episode_limit
         self.last_action_input, self.agent_id_input = last_action_input, agent_id_input
@@ -173,6 +188,73 @@ class EpisodeRunner:
             "mask": np.zeros((n_envs, t), np.float32),
         }
 
+    def _step_each(
+        self,
+        envs: list,
+        running: list[int],
+        actions: np.ndarray,
+        t: int,
+        ep: dict[str, np.ndarray],
+        returns: np.ndarray,
+        lengths: np.ndarray,
+    ) -> list[int]:
+        """Step each running environment with its row of ``actions [E, n]`` and write step
+        ``t`` into ``ep``; returns the environments whose episode goes on."""
+        still_running = []
+        for i in running:
+            obs_i, state_i, avail_i, reward, terminated, truncated, _ = envs[i].step(actions[i])
+            ep["actions"][i, t] = actions[i]
+            ep["reward"][i, t] = reward
+            ep["terminated"][i, t] = float(terminated)
+            ep["mask"][i, t] = 1.0
+            ep["obs"][i, t + 1], ep["state"][i, t + 1], ep["avail"][i, t + 1] = (
+                obs_i,
+                state_i,
+                avail_i,
+            )
+            returns[i] += reward
+            lengths[i] += 1
+            if not (terminated or truncated):
+                if t + 1 >= self.limit:
+                    raise RuntimeError(
+                        f"environment {envs[i].name} ran past its episode_limit {self.limit}"
+                    )
+                still_running.append(i)
+        return still_running
+
+    def _step_batched(
+        self,
+        actions: np.ndarray,
+        t: int,
+        ep: dict[str, np.ndarray],
+        returns: np.ndarray,
+        lengths: np.ndarray,
+    ) -> list[int]:
+        """:meth:`_step_each` for a batched environment: all ``E`` step in one call, and
+        their episodes end together."""
+        assert self.batched is not None
+        obs, state, avail, reward, terminated, truncated = self.batched.step(actions)
+        ep["actions"][:, t] = actions
+        ep["reward"][:, t] = reward
+        ep["terminated"][:, t] = terminated
+        ep["mask"][:, t] = 1.0
+        ep["obs"][:, t + 1], ep["state"][:, t + 1], ep["avail"][:, t + 1] = obs, state, avail
+        returns += reward
+        lengths += 1
+        ended = terminated | truncated
+        if ended.all():
+            return []
+        if ended.any():
+            raise RuntimeError(
+                f"{self.batched.name}: the batched env ended {int(ended.sum())} of "
+                f"{len(ended)} episodes at step {t + 1}; its episodes must end together"
+            )
+        if t + 1 >= self.limit:
+            raise RuntimeError(
+                f"environment {self.batched.name} ran past its episode_limit {self.limit}"
+            )
+        return list(range(len(ended)))
+
     @torch.no_grad()
     def run(
         self, epsilon: float, seeds: Sequence[int | None], n_envs: int | None = None
@@ -185,11 +267,13 @@ class EpisodeRunner:
         hold ``final_actions[E, n]`` (sampled in each episode's last observation) and
         ``epsilon[E]``.
         """
-        n_envs = len(self.envs) if n_envs is None else n_envs
+        n_envs = self.n_envs if n_envs is None else n_envs
         if len(seeds) != n_envs:
             raise ValueError(f"need one seed per environment ({n_envs}), got {len(seeds)}")
         envs = self.envs[:n_envs]
         ep = self._empty(n_envs)
+        if self.batched is not None:
+            ep["obs"][:, 0], ep["state"][:, 0], ep["avail"][:, 0] = self.batched.reset(seeds)
         for i, env in enumerate(envs):
             ep["obs"][i, 0], ep["state"][i, 0], ep["avail"][i, 0] = env.reset(seed=seeds[i])
         policy = self.action_selection == "policy"
@@ -236,29 +320,10 @@ class EpisodeRunner:
                 avail = torch.from_numpy(ep["avail"][:, t])
                 actions = choose_actions(q, avail, epsilon, self.generator)
             actions_np = actions.numpy()
-            still_running = []
-            for i in running:
-                obs_i, state_i, avail_i, reward, terminated, truncated, _ = envs[i].step(
-                    actions_np[i]
-                )
-                ep["actions"][i, t] = actions_np[i]
-                ep["reward"][i, t] = reward
-                ep["terminated"][i, t] = float(terminated)
-                ep["mask"][i, t] = 1.0
-                ep["obs"][i, t + 1], ep["state"][i, t + 1], ep["avail"][i, t + 1] = (
-                    obs_i,
-                    state_i,
-                    avail_i,
-                )
-                returns[i] += reward
-                lengths[i] += 1
-                if not (terminated or truncated):
-                    if t + 1 >= self.limit:
-                        raise RuntimeError(
-                            f"environment {envs[i].name} ran past its episode_limit {self.limit}"
-                        )
-                    still_running.append(i)
-            running = still_running
+            if self.batched is not None:  # every environment in one call
+                running = self._step_batched(actions_np, t, ep, returns, lengths)
+            else:
+                running = self._step_each(envs, running, actions_np, t, ep, returns, lengths)
             if asks_agent:
                 last_actions = actions
             t += 1

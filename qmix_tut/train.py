@@ -56,6 +56,7 @@ from .buffer import EpisodeBuffer
 from .coma import COMALearner, make_critic
 from .config import Config
 from .envs import make
+from .envs.batched import BatchedEnv, has_batched, make_batched
 from .learner import NonFiniteError, QLearner
 from .mixers import make_mixer
 from .results import (  # noqa: F401 - re-exported: ``from qmix_tut.train import load`` works
@@ -350,6 +351,13 @@ class _StopGuard:
             signal.signal(signum, old)
 
 
+def _batched(config: Config, n_envs: int) -> BatchedEnv:
+    """The batched version of ``config.env`` (which has one) with ``n_envs`` environments."""
+    env = make_batched(config.env, n_envs, **config.env_kwargs)
+    assert env is not None, f"{config.env} has no batched version"
+    return env
+
+
 # ------------------------------------------------------------------------------------------
 # The trainer
 # ------------------------------------------------------------------------------------------
@@ -363,9 +371,17 @@ class Trainer:
         first = make(c.env, **c.env_kwargs)
         self.env_info = env_info_of(first)
         check_memory(c, self.env_info, self.device)  # before anything large is allocated
-        self.envs = [first] + [make(c.env, **c.env_kwargs) for _ in range(c.num_envs - 1)]
         n_eval = max(1, min(c.eval_episodes, 16))
-        self.eval_envs = [make(c.env, **c.env_kwargs) for _ in range(n_eval)]
+        self.envs: list | BatchedEnv
+        self.eval_envs: list | BatchedEnv
+        if c.batched_env and has_batched(c.env):
+            # the fast path: each round's environments stepped as one array program (mpe2,
+            # which `first` is, stays the reference it is tested against)
+            self.envs = _batched(c, c.num_envs)
+            self.eval_envs = _batched(c, n_eval)
+        else:
+            self.envs = [first] + [make(c.env, **c.env_kwargs) for _ in range(c.num_envs - 1)]
+            self.eval_envs = [make(c.env, **c.env_kwargs) for _ in range(n_eval)]
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
             self.agent, self.mixer = build_networks(c, self.env_info)

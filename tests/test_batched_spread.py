@@ -4,11 +4,20 @@ Both are driven from the same seeds with the same random joint actions for whole
 observations, states, masks, team rewards and endings must agree to float tolerance.
 """
 
+import math
+import signal
+
 import numpy as np
 import pytest
+import torch
+from history_helpers import assert_same_history
 
-from qmix_tut.envs import make
+from qmix_tut import Config, train
+from qmix_tut.agents import MLPAgent, RNNAgent, agent_input_dim
+from qmix_tut.envs import MultiAgentEnv, make
 from qmix_tut.envs.batched import BatchedSimpleSpread, has_batched, make_batched
+from qmix_tut.runner import EpisodeRunner
+from qmix_tut.train import Trainer
 
 TOL = 1e-5  # absolute, for the float32 arrays
 REWARD_TOL = 1e-9  # absolute, for the float64 team rewards
@@ -154,3 +163,99 @@ def test_bad_input_is_named():
         make_batched("mpe:simple_spread", 0)
     with pytest.raises(ValueError, match="reward"):
         make_batched("mpe:simple_spread", 2, reward="max")
+
+
+# -- the runner and training on the batched env ----------------------------------------------
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One thread, as training runs: many threads only contend on a small machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(
+    "selection, epsilon", [("epsilon_greedy", 0.0), ("epsilon_greedy", 0.3), ("policy", 0.2)]
+)
+def test_runner_collects_the_same_episodes_from_batched_and_mpe2(selection, epsilon):
+    reference = [make("mpe:simple_spread", N=4) for _ in range(4)]
+    batched = make_batched("mpe:simple_spread", 4, N=4)
+    e = reference[0]
+    torch.manual_seed(0)
+    agent = RNNAgent(agent_input_dim(e.obs_dim, e.n_actions, e.n_agents), e.n_actions)
+    seeds = [11, 12, 13, 14]
+    for n_envs in (4, 3):  # all environments, then fewer (as evaluation plays them)
+        runs = []
+        for envs in (reference, batched):
+            runner = EpisodeRunner(
+                envs, agent, generator=torch.Generator().manual_seed(5), action_selection=selection
+            )
+            runs.append(runner.run(epsilon, seeds[:n_envs], n_envs=n_envs))
+        (ref, ref_stats), (got, got_stats) = runs
+        assert sorted(got) == sorted(ref)
+        for key in ref:
+            assert got[key].shape == ref[key].shape and got[key].dtype == ref[key].dtype, key
+            torch.testing.assert_close(got[key], ref[key], rtol=0, atol=1e-5, msg=key)
+        assert ref_stats["steps"] == got_stats["steps"] == n_envs * 25
+        np.testing.assert_array_equal(got_stats["lengths"], ref_stats["lengths"])
+        np.testing.assert_allclose(got_stats["returns"], ref_stats["returns"], rtol=0, atol=1e-9)
+
+
+def test_trainer_uses_the_batched_env_unless_asked_not_to():
+    cfg = Config.preset("simple_spread", total_steps=200, num_envs=2, eval_episodes=3)
+    assert cfg.batched_env
+    trainer = Trainer(cfg)
+    assert isinstance(trainer.envs, BatchedSimpleSpread) and trainer.envs.n_envs == 2
+    assert isinstance(trainer.eval_envs, BatchedSimpleSpread) and trainer.eval_envs.n_envs == 3
+    plain = Trainer(cfg.replace(batched_env=False))
+    assert len(plain.envs) == 2 and all(isinstance(env, MultiAgentEnv) for env in plain.envs)
+    # a task without a batched version trains on its own envs whatever the field says
+    two_step = Trainer(Config.preset("two_step_paper", num_envs=2))
+    assert all(isinstance(env, MultiAgentEnv) for env in two_step.envs)
+    with pytest.raises(ValueError, match="batched_env=False"):
+        Trainer(cfg.replace(env_kwargs={"render_mode": "rgb_array"}))
+
+
+@pytest.mark.slow
+def test_training_on_the_batched_env_learns_and_resumes_exactly(tmp_path):
+    cfg = Config.preset(
+        "simple_spread",
+        total_steps=3000,
+        eval_interval=1000,
+        eval_episodes=4,
+        checkpoint_interval=1000,
+        threads=1,
+        batched_env=True,
+    )
+    straight = train(cfg, progress=False)
+    last = straight.history[-1]
+    assert last["env_steps"] == 3000 and math.isfinite(last["loss"])
+    assert math.isfinite(last["eval_return"])
+
+    def interrupt_after_second_evaluation(row, count=[0]):  # noqa: B006 - a call counter
+        count[0] += 1
+        if count[0] == 2:
+            signal.raise_signal(signal.SIGINT)
+
+    stopped = train(
+        cfg, progress=False, run_dir=tmp_path, callback=interrupt_after_second_evaluation
+    )
+    assert stopped.interrupted and stopped.history[-1]["env_steps"] < 3000
+    resumed = train(cfg, resume_from=tmp_path, progress=False)
+    assert_same_history(resumed.history, straight.history)
+    for k, v in straight.agent_state.items():
+        torch.testing.assert_close(resumed.agent_state[k], v, rtol=0, atol=0)
+
+
+def test_runner_refuses_a_batched_env_whose_episodes_end_apart():
+    class EndsApart(BatchedSimpleSpread):
+        def step(self, actions):
+            out = list(super().step(actions))
+            out[5] = np.arange(len(out[5])) == 0  # only the first episode is truncated
+            return tuple(out)
+
+    env = EndsApart(2)
+    agent = MLPAgent(agent_input_dim(env.obs_dim, env.n_actions, env.n_agents), env.n_actions)
+    with pytest.raises(RuntimeError, match="ended 1 of 2 episodes at step 1"):
+        EpisodeRunner(env, agent).run(1.0, [0, 1])

@@ -273,6 +273,8 @@ def test_batched_env_benchmark_counts_steps_of_both_sides(capsys):
     assert batched_env.main(["--envs", "0"]) == 2
     with pytest.raises(ValueError, match="kind"):
         batched_env.steps_per_second("gym", 1, 0.0)
+    trained = batched_env.training_rate(True, steps=200)  # one round of the preset's 8 envs
+    assert trained["steps"] == 200 and trained["per_cpu_s"] > 0
 
 
 def test_levels_table_counts_reached_and_held_runs(tmp_path, capsys):
