@@ -21,6 +21,7 @@ import torch
 
 from qmix_tut import Config, train
 from qmix_tut.agents import MLPAgent, RNNAgent, agent_input_dim
+from qmix_tut.envs.batched import BatchedEnv
 from qmix_tut.learner import QLearner
 from qmix_tut.mixers import QMixer
 from qmix_tut.stats import HELD_WINDOW, first_crossing, held_level
@@ -127,7 +128,9 @@ def throughput(task: str, preset: str, seconds: float = 20.0, chunks: int = 10) 
     with deterministic_torch(cfg.threads):
         trainer = Trainer(cfg)
         env_time = []
-        for env in trainer.envs:
+        # a batched env (the default for simple_spread) steps all environments in one call
+        stepped = [trainer.envs] if isinstance(trainer.envs, BatchedEnv) else trainer.envs
+        for env in stepped:
             env.step = _Timed(env.step)  # an instance attribute shadows the method
             env_time.append(env.step)
         update = _Timed(trainer.learner.update)
