@@ -216,7 +216,8 @@ def mixer_scaling_figure(cost: Mapping[str, Sequence[float]], n_actions: int = 5
 def cost_split(config: Any) -> dict[str, float]:
     """Train ``config`` once and say where the wall-clock time went, in seconds.
 
-    Timers wrap the environment (``MultiAgentEnv.reset`` and ``step``), the episode
+    Timers wrap the environment (``MultiAgentEnv.reset`` and ``step``, or the batched
+    env's when the run uses one, as ``simple_spread`` does by default), the episode
     runner (``EpisodeRunner.run``, which also plays the greedy evaluations) and the
     learner's ``update``; the returned parts add up to ``total``:
 
@@ -234,6 +235,7 @@ def cost_split(config: Any) -> dict[str, float]:
 
     from .coma import COMALearner
     from .config import Config
+    from .envs.batched import BatchedSimpleSpread
     from .envs.core import MultiAgentEnv
     from .learner import QLearner
     from .runner import EpisodeRunner
@@ -246,6 +248,8 @@ def cost_split(config: Any) -> dict[str, float]:
         (Trainer, "__init__", "setup"),
         (MultiAgentEnv, "step", "env"),
         (MultiAgentEnv, "reset", "env"),
+        (BatchedSimpleSpread, "step", "env"),
+        (BatchedSimpleSpread, "reset", "env"),
         (EpisodeRunner, "run", "runner"),
         (QLearner, "update", "learning"),
         (COMALearner, "update", "learning"),
