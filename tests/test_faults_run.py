@@ -465,8 +465,17 @@ def test_each_stop_signal_checkpoints_and_resumes_exactly(tmp_path, capsys, stra
         if count[0] == 2:
             signal.raise_signal(getattr(signal, name))
 
+    # under nohup SIGHUP arrives ignored, and an ignored SIGHUP stays ignored (tested
+    # below); here it gets the default that a terminal session gives it
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL) if name == "SIGHUP" else None
     cfg = small(total_steps=600)
-    stopped = train(cfg, progress=False, run_dir=tmp_path, callback=stop_after_second_evaluation)
+    try:
+        stopped = train(
+            cfg, progress=False, run_dir=tmp_path, callback=stop_after_second_evaluation
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGHUP, previous)
     assert stopped.interrupted and stopped.stop_signal == name and stopped.exit_status == status
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"Stopped by {name} at ")
