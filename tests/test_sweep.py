@@ -395,8 +395,11 @@ def test_ctrl_c_stops_a_running_sweep_and_the_same_command_continues_it(tmp_path
     argv = [sys.executable, "-m", "qmix_tut", "sweep", "--env", "two_step", "--algo", "qmix",
             "--seed", "0", "--steps", "200000", "--set", "eval_interval=1000",
             "--set", "checkpoint_interval=1000", "--out", str(out), "--cpus", "1", "--quiet"]  # fmt: skip
+    # a shell's background job starts with SIGINT ignored, and Python keeps it ignored:
+    # give the sweep the default a terminal's Ctrl-C meets
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     history = out / "two_step" / "qmix" / "seed0" / "history.csv"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not (
