@@ -242,3 +242,25 @@ def test_double_q_never_picks_unavailable_actions():
     expected = batch["reward"][:, 0] + q_next[..., 0].sum(-1)
     stats = learner.update(batch)
     assert stats["target"] == pytest.approx(expected.mean().item(), abs=1e-5)
+
+
+def test_categorical_draws_what_torch_multinomial_draws():
+    """The exponential race gives multinomial's draws from the same generator and leaves
+    the generator where multinomial does, for uniform masks and for any weights."""
+    from qmix_tut.runner import categorical
+
+    for trial in range(50):
+        make = torch.Generator().manual_seed(1000 + trial)
+        weights = torch.rand(6, 3, 5, generator=make)
+        weights[weights < 0.3] = 0.0
+        weights[..., 2] += 0.1  # at least one positive weight per row
+        if trial % 2:
+            weights = (weights > 0).float()  # an availability mask
+        ours, theirs = torch.Generator(), torch.Generator()
+        ours.manual_seed(trial)
+        theirs.manual_seed(trial)
+        drawn = categorical(weights, ours)
+        expected = torch.multinomial(weights.reshape(-1, 5), 1, generator=theirs).view(6, 3)
+        assert torch.equal(drawn, expected)
+        assert (weights.gather(-1, drawn.unsqueeze(-1)) > 0).all()
+        assert torch.equal(torch.rand(4, generator=ours), torch.rand(4, generator=theirs))
