@@ -57,6 +57,7 @@ from .coma import COMALearner, make_critic
 from .config import Config
 from .envs import make
 from .envs.batched import BatchedEnv, has_batched, make_batched
+from .envs.core import env_sizes
 from .learner import NonFiniteError, QLearner
 from .mixers import make_mixer
 from .results import (  # noqa: F401 - re-exported: ``from qmix_tut.train import load`` works
@@ -155,14 +156,7 @@ def make_learner(
 
 def env_info_of(env) -> dict:
     """The sizes of an environment that the networks and the buffer are built for."""
-    return {
-        "name": env.name,
-        "n_agents": env.n_agents,
-        "n_actions": env.n_actions,
-        "obs_dim": env.obs_dim,
-        "state_dim": env.state_dim,
-        "episode_limit": env.episode_limit,
-    }
+    return env_sizes(env)
 
 
 def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:

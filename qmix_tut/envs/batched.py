@@ -54,6 +54,8 @@ from typing import Any
 
 import numpy as np
 
+from .core import env_sizes
+
 __all__ = ["BATCHED_ENVS", "BatchedEnv", "BatchedSimpleSpread", "has_batched", "make_batched"]
 
 # mpe2's constants for simple_spread (the scenario's sizes, the World's physics)
@@ -106,14 +108,7 @@ class BatchedEnv:
 
     def info(self) -> dict[str, Any]:
         """Sizes as :meth:`MultiAgentEnv.info` gives them."""
-        return {
-            "name": self.name,
-            "n_agents": self.n_agents,
-            "n_actions": self.n_actions,
-            "obs_dim": self.obs_dim,
-            "state_dim": self.state_dim,
-            "episode_limit": self.episode_limit,
-        }
+        return env_sizes(self)
 
 
 def _positive_int(what: str, value: Any) -> int:

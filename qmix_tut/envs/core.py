@@ -120,6 +120,19 @@ def find_episode_limit(env: Any) -> tuple[int | None, str]:
     return None, "no episode_limit, max_cycles, max_episode_steps or spec.max_episode_steps"
 
 
+def env_sizes(env: Any) -> dict[str, Any]:
+    """An environment's name and the sizes networks and buffers are built for: name,
+    n_agents, n_actions, obs_dim, state_dim, episode_limit (one env or a batched one)."""
+    return {
+        "name": env.name,
+        "n_agents": env.n_agents,
+        "n_actions": env.n_actions,
+        "obs_dim": env.obs_dim,
+        "state_dim": env.state_dim,
+        "episode_limit": env.episode_limit,
+    }
+
+
 class MultiAgentEnv:
     """A PettingZoo ``ParallelEnv`` seen as arrays with one shared team reward.
 
@@ -351,14 +364,7 @@ class MultiAgentEnv:
 
     def info(self) -> dict[str, Any]:
         """Sizes for listings: name, n_agents, n_actions, obs_dim, state_dim, episode_limit."""
-        return {
-            "name": self.name,
-            "n_agents": self.n_agents,
-            "n_actions": self.n_actions,
-            "obs_dim": self.obs_dim,
-            "state_dim": self.state_dim,
-            "episode_limit": self.episode_limit,
-        }
+        return env_sizes(self)
 
     def agent_sizes(self) -> list[tuple[str, int, int]]:
         """``(agent, observation size, number of actions)`` for each agent, before padding."""
