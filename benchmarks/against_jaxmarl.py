@@ -4,6 +4,8 @@ level the team reaches once and to one it holds, per seed, with one thread and w
     python benchmarks/against_jaxmarl.py                       # 5 seeds, 1 and 2 threads
     python benchmarks/against_jaxmarl.py --seeds 5 --threads 1 --json against_jaxmarl.json
     python benchmarks/against_jaxmarl.py --quick               # a smoke run of a few seconds
+    python benchmarks/against_jaxmarl.py --threads 1 --set batch_size=64 --set tau=0.002
+                                                               # a candidate change to the preset
 
 Each seed trains ``Config.preset("simple_spread")`` in a fresh Python process, so its CPU
 and wall seconds are counted from the process's start: importing torch, building the
@@ -386,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure to OUT")
     parser.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE",
+        help="change one Config field of the preset for every run (repeatable), to measure a "
+        "candidate setting the same way as the preset",
+    )  # fmt: skip
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 1 seed, 1 thread, 1,200 steps"
     )
     args = parser.parse_args(argv)
@@ -402,22 +409,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--threads names a thread count twice: {threads}")
     if args.json is not None and not args.json.parent.is_dir():
         parser.error(f"--json: no folder {str(args.json.parent)!r} to write into")
-    overrides: dict[str, Any] = {}
+    from qmix_tut.config import Config  # torch-free
+    from qmix_tut.sweep import parse_settings
+
+    try:
+        changes = parse_settings(args.set)
+        lists = [k for k, v in changes.items() if isinstance(v, list)]
+        if lists:
+            raise ValueError(f"--set takes one value per field, got several for {lists[0]}")
+        Config.preset(PRESET, **changes)  # names a bad field or value before any run
+    except (TypeError, ValueError) as err:
+        parser.error(str(err))
+    overrides: dict[str, Any] = dict(changes)
     if args.quick:
         steps = args.steps or QUICK["steps"]
-        overrides = {
-            "eval_interval": QUICK["eval_interval"],
-            "eval_episodes": QUICK["eval_episodes"],
-        }
+        overrides.update(eval_interval=QUICK["eval_interval"], eval_episodes=QUICK["eval_episodes"])
     else:
-        from qmix_tut.config import Config  # torch-free
-
-        steps = args.steps or Config.preset(PRESET).total_steps
+        steps = args.steps or Config.preset(PRESET, **changes).total_steps
 
     info = machine()
-    print(f"QMIX, preset {PRESET!r} on mpe:simple_spread: {seeds} seed(s), {steps:,} env steps "
-          f"each, threads {threads}, a fresh process per run; {info['cpu_count']} cores, load "
-          f"average {', '.join(f'{x:.1f}' for x in info['load_average'])}"
+    changed = "".join(f", {k}={v}" for k, v in changes.items())
+    print(f"QMIX, preset {PRESET!r}{changed} on mpe:simple_spread: {seeds} seed(s), {steps:,} "
+          f"env steps each, threads {threads}, a fresh process per run; {info['cpu_count']} "
+          f"cores, load average {', '.join(f'{x:.1f}' for x in info['load_average'])}"
           + (" (smoke run: not a measurement)" if args.quick else ""), flush=True)  # fmt: skip
     runs: dict[int, list[dict[str, Any]]] = {t: [] for t in threads}
     for seed in range(seeds):
@@ -441,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         torch_version = next((r["torch"] for rs in runs.values() for r in rs), None)
         data = {
             "machine": {**info, "torch": torch_version, "load_average_end": list(os.getloadavg())},
-            "settings": {"preset": PRESET, "seeds": seeds, "steps": steps, "threads": threads,
+            "settings": {"preset": PRESET, "changes": changes, "seeds": seeds, "steps": steps, "threads": threads,
                          "overrides": overrides, "quick": args.quick, "window": HELD_WINDOW,
                          "targets": [EASY, HARD]},
             "jaxmarl": {"source": JAXMARL_SOURCE, **JAXMARL},

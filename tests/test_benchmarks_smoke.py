@@ -165,16 +165,25 @@ def test_against_jaxmarl_quick_run_in_a_fresh_process(tmp_path):
     script = BENCH / "against_jaxmarl.py"
     out = tmp_path / "jaxmarl.json"
     done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--json", str(out)],
+        [sys.executable, str(script), "--quick", "--json", str(out), "--set", "tau=0.002"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "preset 'simple_spread', tau=0.002 on" in done.stdout
     assert "Beside JaxMARL (issue 19, JaxMARL 0.2.0" in done.stdout and "| measure |" in done.stdout
     data = json.loads(out.read_text())
     (run,) = data["runs"]["1"]
     assert [c["env_steps"] for c in run["curve"]] == list(range(0, 1201, 200))  # whole budget
     assert run["startup_cpu_s"] > 0 and run["train_steps_per_cpu_s"] > 0
     assert run["curve"][0]["cpu"] < run["cpu"] and run["curve"][0]["wall"] < run["wall"]
+    assert data["settings"]["changes"] == {"tau": 0.002}
+    for wrong, message in ((["--set", "tau=2"], "tau"), (["--set", "taus=0.1"], "taus"),
+                           (["--set", "lr=0.1,0.2"], "one value per field")):  # fmt: skip
+        bad = subprocess.run(
+            [sys.executable, str(script), "--quick", *wrong], capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
     bad = subprocess.run(
         [sys.executable, str(script), "--seeds", "0"], capture_output=True, text=True, check=False
     )
