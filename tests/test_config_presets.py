@@ -64,10 +64,13 @@ def test_explicit_fields_override_the_preset_even_when_equal_to_a_default():
     # 0.99, 1 and "rnn" are the Config defaults: given explicitly, they still win
     assert (spread.gamma, spread.num_envs, spread.agent) == (0.99, 1, "rnn")
     assert spread.preset_name == "simple_spread"
-    assert spread.td_lambda == 0.6 and spread.tau == 0.005 and spread.lr == 1e-3
+    assert spread.td_lambda == 0.6 and spread.tau == 0.002 and spread.lr == 1e-3
+    assert spread.batch_size == 64 and spread.total_steps == 300_000
     lbf = Config(env=LBF, algo="vdn", seed=4, total_steps=1000)
     assert (lbf.algo, lbf.seed, lbf.total_steps) == ("vdn", 4, 1000)
     assert lbf.num_envs == 16 and lbf.td_lambda == 0.8 and lbf.preset_name == "lbf"
+    # LBF keeps the batch and target rate it was tuned with, whatever simple_spread's are
+    assert (lbf.batch_size, lbf.tau) == (32, 0.005)
 
 
 @pytest.mark.parametrize("env", UNTUNED)
