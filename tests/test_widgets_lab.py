@@ -1,4 +1,5 @@
-"""Widgets of notebook 09: payoff editor, mixer explorer and comparison panel."""
+"""Widgets of notebook 09: payoff editor, mixer explorer, stored two-step runs and the
+explorer of stored sweeps."""
 
 import itertools
 import math
@@ -16,20 +17,26 @@ from qmix_tut.train import HISTORY_KEYS, write_history_csv
 from qmix_tut.widgets.lab import (
     LAB_DATA_DIR,
     LAB_PAYOFFS,
+    SWEEP_DATA_DIR,
+    SWEEP_FACTORS,
     compare_runs,
     comparison_figure,
-    comparison_panel_widget,
+    factor_summary,
     factor_values,
     interpolate_states,
     joint_action_name,
     lab_config,
     load_lab_runs,
+    load_sweep_runs,
     mixer_explorer_widget,
     mixer_surface,
     mixer_surface_figure,
+    one_factor_groups,
     payoff_experiment_figure,
     payoff_lab_widget,
     select_runs,
+    sweep_explorer_widget,
+    sweep_factor_figure,
     train_on_payoff,
 )
 
@@ -37,7 +44,7 @@ PNG = b"\x89PNG"
 
 
 def test_names_are_reexported():
-    for name in ("payoff_lab_widget", "mixer_explorer_widget", "comparison_panel_widget"):
+    for name in ("payoff_lab_widget", "mixer_explorer_widget", "sweep_explorer_widget"):
         assert getattr(widgets, name) is globals()[name]
 
 
@@ -230,7 +237,7 @@ def test_mixer_explorer_widget_follows_the_slider():
         mixer_explorer_widget(mixer, [[1.0, 0.0]], ["a", "b"])
 
 
-# -- 3. comparison panel -------------------------------------------------------------------
+# -- 3. stored two-step runs -------------------------------------------------------------------
 def _history(returns, step=250):
     return [
         {
@@ -318,32 +325,6 @@ def test_a_run_optimal_before_training_is_not_a_fast_learner(tmp_path):
     assert g["steps_to_target"] == [500.0]  # only the seed that learned it counts
 
 
-def test_comparison_panel_never_shows_an_empty_result_silently(lab_folder):
-    box = comparison_panel_widget(lab_folder)
-    c = box.controls
-    assert c["algo"].value == "qmix"  # a default for which every comparison has data
-    c["vary"].value = "embed"
-    assert list(box.results) == ["embed 8", "embed 32"]
-    c["algo"].value = "vdn"
-    assert "Nothing to compare" in box.children[3].value
-    assert "VDN has no mixer" in box.children[3].value
-    assert len(c["picture"].value) == 0  # no stale picture under the message
-
-
-def test_comparison_panel_widget(lab_folder):
-    box = comparison_panel_widget(lab_folder)
-    c = box.controls
-    assert c["algo"].disabled and not c["lr"].disabled
-    assert list(box.results) == ["vdn", "qmix"]
-    assert c["picture"].value.tobytes().startswith(PNG)
-    c["vary"].value = "lr"
-    assert c["lr"].disabled and not c["algo"].disabled
-    c["algo"].value = "qmix"
-    c["embed"].value = 32
-    assert list(box.results) == ["lr 0.0005", "lr 0.005"]
-    assert all(r["embed"] == 32 for g in box.results.values() for r in g["runs"])
-
-
 def test_stored_lab_runs_cover_every_combination():
     runs = load_lab_runs(LAB_DATA_DIR)
     combos = {(r["algo"], r["lr"], r["eps"], r["embed"]) for r in runs}
@@ -359,3 +340,111 @@ def test_stored_lab_runs_cover_every_combination():
         )
         assert seeds == [0, 1, 2]
     assert all(r["history"][-1]["env_steps"] == 5000 for r in runs)
+
+
+# -- 4. stored sweeps, one setting at a time ---------------------------------------------------
+def _store_run(folder, setting, seed, returns, drop=(), **changes):
+    import json
+
+    from qmix_tut.config import Config
+
+    run = folder / setting / "qmix" / f"seed{seed}"
+    run.mkdir(parents=True)
+    base = {"batch_size": 32, "tau": 0.005}  # the study's base: the preset of version 0.1
+    config = Config.preset("simple_spread", seed=seed, **{**base, **changes}).to_dict()
+    for key in drop:  # a field that runs stored before it existed do not have
+        del config[key]
+    (run / "config.json").write_text(json.dumps(config))
+    write_history_csv(_history(returns, step=2500), run / "history.csv")
+
+
+@pytest.fixture
+def sweep_folder(tmp_path):
+    good = [-70, -50, -48, -47, -48, -47, -48, -47, -48]
+    drifting = [-70, -52, -50, -55, -58, -60, -62, -61, -63]
+    for seed in range(4):
+        _store_run(tmp_path, "base", seed, drifting if seed < 2 else good, drop=["batched_env"])
+        # how the env was computed is not a setting: mpe2 or its batched copy, one task
+        _store_run(tmp_path, "tau0.002", seed, good, tau=0.002, batched_env=seed % 2 == 0)
+        _store_run(tmp_path, "gamma0.9", seed, drifting, gamma=0.9)
+        # two changes at once: in no one-factor comparison
+        _store_run(tmp_path, "b64_tau0.002", seed, good, tau=0.002, batch_size=64)
+    # bookkeeping that differs (budget, evaluation) does not make a run another setting
+    _store_run(tmp_path, "longer", 0, good, tau=0.001, total_steps=400_000, eval_episodes=32)
+    return tmp_path
+
+
+def test_one_factor_groups_keep_only_single_changes(sweep_folder):
+    runs = load_sweep_runs(sweep_folder)
+    assert len(runs) == 17 and {r["setting"] for r in runs} >= {"base", "b64_tau0.002"}
+    base = next(r for r in runs if r["setting"] == "base" and r["seed"] == 0)
+    assert base["score"] == pytest.approx((-60 - 62 - 61 - 63 - 58) / 5)
+    by_tau = one_factor_groups(runs, "tau")
+    assert list(by_tau) == [0.001, 0.002, 0.005]  # sorted values; base's is 0.005
+    assert {r["setting"] for r in by_tau[0.002]} == {"tau0.002"}  # not b64_tau0.002
+    assert [r["setting"] for r in by_tau[0.001]] == ["longer"]
+    assert list(one_factor_groups(runs, "gamma")) == [0.9, 0.95]
+    assert list(one_factor_groups(runs, "mixer_embed")) == [32]  # nothing else to compare
+    with pytest.raises(ValueError, match="unknown factor"):
+        one_factor_groups(runs, "batch")
+    with pytest.raises(ValueError, match="no run of the base setting 'preset'"):
+        one_factor_groups(runs, "tau", base="preset")
+
+
+def test_factor_summary_counts_reached_and_held_seeds(sweep_folder):
+    runs = load_sweep_runs(sweep_folder)
+    rows = {r["value"]: r for r in factor_summary(one_factor_groups(runs, "tau"), reps=300)}
+    base, slow = rows[0.005], rows[0.002]
+    assert (base["seeds"], base["reached"], base["held"]) == (4, 2, 2)
+    assert (slow["seeds"], slow["reached"], slow["held"]) == (4, 4, 4)
+    good_score = (-48 - 47 - 48 - 47 - 48) / 5
+    assert slow["iqm"] == pytest.approx(good_score) and slow["low"] == pytest.approx(good_score)
+    assert base["low"] < base["iqm"] < base["high"]  # two seeds drift, two do not
+    assert base["scores"] == sorted(base["scores"]) and len(base["scores"]) == 4
+
+
+def test_sweep_factor_figure_and_explorer(sweep_folder):
+    runs = load_sweep_runs(sweep_folder)
+    fig = sweep_factor_figure(one_factor_groups(runs, "gamma"), "gamma", base_value=0.95)
+    curves, intervals = fig.axes
+    assert [line.get_label() for line in curves.lines if not line.get_label().startswith("_")] == [
+        "0.9 (4 seeds)",
+        "0.95 (base) (4 seeds)",
+    ]
+    assert [t.get_text() for t in intervals.get_yticklabels()] == [
+        "0.9\n4 seeds",
+        "0.95 (base)\n4 seeds",
+    ]
+    box = sweep_explorer_widget(sweep_folder)
+    c = box.controls
+    assert list(box.results) == [0.005] or "Nothing to compare" in box.children[1].value
+    c["factor"].value = "tau"
+    assert list(box.results) == [0.001, 0.002, 0.005]
+    assert "hold -48.6" in box.children[1].value and "0.005 (base)" in box.children[1].value
+    assert c["picture"].value.tobytes().startswith(PNG)
+    c["factor"].value = "mixer_embed"  # only the base: nothing to compare, said so
+    assert "Nothing to compare" in box.children[1].value and len(c["picture"].value) == 0
+
+
+def test_load_sweep_runs_refuses_what_it_cannot_read(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_sweep_runs(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="no stored run"):
+        load_sweep_runs(tmp_path)
+    run = tmp_path / "base" / "qmix" / "seed0"
+    run.mkdir(parents=True)
+    write_history_csv(_history([-60, -50]), run / "history.csv")
+    with pytest.raises(ValueError, match="no config.json"):
+        load_sweep_runs(tmp_path)
+
+
+def test_stored_sweeps_cover_every_factor_of_the_lab():
+    """Every factor the lab varies has at least two values around the base, 5 seeds each,
+    each run its whole budget."""
+    runs = load_sweep_runs(SWEEP_DATA_DIR)
+    for factor in SWEEP_FACTORS:
+        groups = one_factor_groups(runs, factor)
+        assert len(groups) >= 2, factor
+        for members in groups.values():
+            assert sorted(m["seed"] for m in members) == [0, 1, 2, 3, 4], factor
+            assert all(m["history"][-1]["env_steps"] == 200_000 for m in members)

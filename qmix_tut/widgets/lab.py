@@ -1,5 +1,6 @@
 """Widgets of notebook 09, the experiment lab: a payoff editor that trains VDN and QMIX, a
-mixer surface explorer, and a comparison panel over stored runs.
+mixer surface explorer, the grouping of the stored two-step runs (read by notebook 11), and
+an explorer of stored sweeps on simple_spread that changes one setting at a time.
 
 Each experiment is a plain function returning a dict (tested with pytest) and a function
 drawing that dict as a :class:`~matplotlib.figure.Figure`; the ``*_widget()`` builders only
@@ -30,7 +31,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .._paths import stored_data_dir
+from .._paths import missing_data_hint, stored_data_dir
 from ..analysis import greedy_joint_action, q_tot_tables
 from ..config import Config
 from ..envs.games import NAMED_MATRIX_GAMES, validate_payoff
@@ -52,20 +53,26 @@ __all__ = [
     "LAB_PAYOFFS",
     "LABEL_OFFSETS",
     "comparison_figure",
-    "comparison_panel_widget",
     "compare_runs",
+    "factor_summary",
     "factor_values",
     "figure_png",
     "interpolate_states",
     "joint_action_name",
     "lab_config",
     "load_lab_runs",
+    "load_sweep_runs",
     "mixer_explorer_widget",
     "mixer_surface",
     "mixer_surface_figure",
+    "one_factor_groups",
     "payoff_experiment_figure",
     "payoff_lab_widget",
     "select_runs",
+    "SWEEP_DATA_DIR",
+    "SWEEP_FACTORS",
+    "sweep_explorer_widget",
+    "sweep_factor_figure",
     "train_on_payoff",
 ]
 
@@ -518,7 +525,7 @@ def mixer_explorer_widget(
 
 
 # ------------------------------------------------------------------------------------------
-# 3. the comparison panel over stored runs
+# 3. the stored two-step runs (figures/data/lab), grouped by what varied
 # ------------------------------------------------------------------------------------------
 _RUN_NAME = re.compile(
     r"^(?P<task>[a-z_]+)-(?P<algo>[a-z_]+)-lr(?P<lr>[0-9.]+)-eps_(?P<eps>[a-z]+)"
@@ -698,73 +705,243 @@ def comparison_figure(groups: Mapping[str, Mapping[str, Any]], title: str | None
     return fig
 
 
-def comparison_panel_widget(folder: str | Path | None = None):
-    """Pick the factor to compare and fix the others; curves come from stored runs."""
+# ------------------------------------------------------------------------------------------
+# 4. stored sweeps on a task with continuous returns: one setting changed at a time
+# ------------------------------------------------------------------------------------------
+SWEEP_DATA_DIR = stored_data_dir() / "stability"
+"""The stored simple_spread sweeps (``<setting>/<algo>/seed<k>/``, each run with its
+history.csv and config.json); the sweep files that made them are beside them."""
+
+SWEEP_FACTORS: dict[str, str] = {
+    "lr": "learning rate",
+    "epsilon_anneal_steps": "epsilon schedule (steps from 1 to 0.05)",
+    "td_lambda": "TD(lambda)",
+    "gamma": "discount gamma",
+    "tau": "target updates (tau per update)",
+    "mixer_embed": "mixer width",
+}
+"""The Config fields the sweep explorer varies, with their display names."""
+
+SWEEP_TARGET = -48.6
+"""The greedy return the explorer counts seeds reaching and holding (the speed target)."""
+
+_NOT_SETTINGS = {"seed", "env_kwargs"} | {
+    "total_steps", "eval_interval", "eval_episodes", "checkpoint_interval",
+    "checkpoint_seconds", "device", "threads", "preset_name", "batched_env",
+}  # fmt: skip
+"""Config fields that say how a run was kept, measured or computed, not what it learned
+with. ``batched_env`` is among them: the batched simple_spread is the same task as mpe2's,
+equal step for step to float tolerance (tests/test_batched_spread.py), and the study's
+first rounds ran before it existed (their config.json has no such field)."""
+
+
+def load_sweep_runs(folder: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every stored run under ``folder`` (default :data:`SWEEP_DATA_DIR`), one dict each.
+
+    The layout is the one ``qmix_tut.sweep.store_histories`` writes,
+    ``<setting>/<algo>/seed<k>/`` with ``history.csv`` and ``config.json``. Each dict holds
+    ``setting``, ``algo``, ``seed``, ``config`` (the config.json as a dict), ``history``
+    (the rows of history.csv) and ``score`` (the mean greedy return of the last 5
+    evaluations, as in ``qmix-tut compare``).
+    """
+    import json
+
+    from ..stats import run_score
+
+    folder = SWEEP_DATA_DIR if folder is None else Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} does not exist; {missing_data_hint()}")
+    runs = []
+    for history in sorted(folder.glob("*/*/seed*/history.csv")):
+        run = history.parent
+        config_path = run / "config.json"
+        if not config_path.exists():
+            raise ValueError(f"{run} has a history.csv but no config.json")
+        rows = read_history_csv(history)
+        if not rows:
+            raise ValueError(f"{history} holds no evaluation")
+        runs.append(
+            {
+                "setting": run.parent.parent.name,
+                "algo": run.parent.name,
+                "seed": int(run.name.removeprefix("seed")),
+                "config": json.loads(config_path.read_text()),
+                "history": rows,
+                "score": run_score(rows),
+            }
+        )
+    if not runs:
+        raise FileNotFoundError(f"{folder} holds no stored run (<setting>/<algo>/seed<k>/)")
+    return runs
+
+
+def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _NOT_SETTINGS}
+
+
+def one_factor_groups(
+    runs: Sequence[Mapping[str, Any]], factor: str, base: str = "base"
+) -> dict[Any, list[Mapping[str, Any]]]:
+    """The runs that differ from setting ``base`` in ``factor`` alone, by its value.
+
+    A run belongs to a group when its config equals the base's in every learning setting
+    (seed and bookkeeping aside) except ``factor``; the base's own runs are one of the
+    groups. Values are sorted; settings that change anything else are left out, so every
+    comparison is one change from one base.
+    """
+    if factor not in SWEEP_FACTORS:
+        raise ValueError(f"unknown factor {factor!r}; choose one of {', '.join(SWEEP_FACTORS)}")
+    base_runs = [r for r in runs if r["setting"] == base]
+    if not base_runs:
+        names = sorted({r["setting"] for r in runs})
+        raise ValueError(f"no run of the base setting {base!r}; settings: {', '.join(names)}")
+    reference = _settings(base_runs[0]["config"])
+    reference.pop(factor)
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for run in runs:
+        settings = _settings(run["config"])
+        value = settings.pop(factor)
+        if settings == reference:
+            groups.setdefault(value, []).append(run)
+    return {value: groups[value] for value in sorted(groups)}
+
+
+def factor_summary(
+    groups: Mapping[Any, Sequence[Mapping[str, Any]]],
+    target: float = SWEEP_TARGET,
+    reps: int = 2000,
+) -> list[dict[str, Any]]:
+    """Per value of a factor: seeds, IQM of the runs' scores with its 95% bootstrap interval
+    (rliable, via ``qmix_tut.stats.iqm_interval``), and how many seeds reach ``target``
+    once and hold it (mean of 5 consecutive evaluations, ``qmix_tut.stats.held_level``)."""
+    from ..stats import first_crossing, held_level, iqm_interval
+
+    rows = []
+    for value, members in groups.items():
+        scores = np.array([m["score"] for m in members])
+        point, (low, high) = iqm_interval(scores, reps=reps)
+        curves = [
+            ([h["env_steps"] for h in m["history"]], [h["eval_return"] for h in m["history"]])
+            for m in members
+        ]
+        rows.append(
+            {
+                "value": value,
+                "seeds": len(members),
+                "iqm": point,
+                "low": low,
+                "high": high,
+                "scores": sorted(float(s) for s in scores),
+                "reached": sum(first_crossing(x, y, target) is not None for x, y in curves),
+                "held": sum(held_level(x, y, target) is not None for x, y in curves),
+            }
+        )
+    return rows
+
+
+def _value_text(factor: str, value: Any) -> str:
+    if factor == "epsilon_anneal_steps":
+        return f"{value / 1000:g}k steps"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_factor_figure(
+    groups: Mapping[Any, Sequence[Mapping[str, Any]]],
+    factor: str,
+    base_value: Any = None,
+    target: float = SWEEP_TARGET,
+) -> Figure:
+    """Left: greedy return against env steps per value (mean over seeds, 95% bootstrap
+    band). Right: each value's IQM of the final scores with its 95% interval, every seed's
+    score as a dot, and the number of seeds. ``base_value`` is marked "(base)"."""
+    summary = factor_summary(groups, target)
+    with style():
+        fig = Figure(figsize=(10, 3.9), layout="constrained")
+        ax_curve, ax_iqm = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        cycle = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")
+        labels = []
+        for i, (value, members) in enumerate(groups.items()):
+            color = cycle[i % len(cycle)]
+            label = _value_text(factor, value) + (" (base)" if value == base_value else "")
+            labels.append(label)
+            x, ys = common_grid(
+                [
+                    (
+                        np.array([h["env_steps"] for h in m["history"]]),
+                        np.array([h["eval_return"] for h in m["history"]]),
+                    )
+                    for m in members
+                ]
+            )
+            ax_curve.plot(x, ys.mean(axis=0), color=color, label=f"{label} ({len(ys)} seeds)")
+            if len(ys) > 1:
+                low, high = bootstrap_ci(ys)
+                ax_curve.fill_between(x, low, high, color=color, alpha=0.15, linewidth=0)
+            row = summary[i]
+            ax_iqm.errorbar(
+                row["iqm"], i, xerr=[[row["iqm"] - row["low"]], [row["high"] - row["iqm"]]],
+                fmt="o", color=color, capsize=4,
+            )  # fmt: skip
+            ax_iqm.scatter(row["scores"], [i + 0.18] * len(row["scores"]), s=10,
+                           color=color, alpha=0.6)  # fmt: skip
+        ax_curve.axhline(target, color="grey", linestyle=":", linewidth=1)
+        ax_curve.set(xlabel="environment steps", ylabel="greedy return",
+                     title="greedy return, mean and 95% band")  # fmt: skip
+        ax_curve.set_ylim(bottom=max(ax_curve.get_ylim()[0], -100))
+        ax_curve.legend(loc="lower right", fontsize="small")
+        ax_iqm.axvline(target, color="grey", linestyle=":", linewidth=1)
+        ax_iqm.set_yticks(
+            range(len(labels)),
+            [f"{label}\n{row['seeds']} seeds" for label, row in zip(labels, summary, strict=True)],
+        )
+        ax_iqm.set_ylim(-0.6, len(labels) - 0.4)
+        ax_iqm.set(xlabel="mean of the last 5 evaluations", title="IQM and 95% interval")
+        fig.suptitle(SWEEP_FACTORS[factor], fontweight="bold")
+    return fig
+
+
+def sweep_explorer_widget(folder: str | Path | None = None, base: str = "base"):
+    """Pick a factor; see its stored runs' curves, IQMs with intervals and seed counts."""
     import ipywidgets as w
 
-    runs = load_lab_runs(folder)
-    vary = w.Dropdown(
-        options=[(name, key) for key, name in LAB_FACTORS.items()], value="algo",
-        description="compare",
+    runs = load_sweep_runs(folder)
+    factor = w.Dropdown(
+        options=[(name, key) for key, name in SWEEP_FACTORS.items()], value="lr",
+        description="vary", style={"description_width": "60px"},
     )  # fmt: skip
-    pickers = {
-        factor: w.Dropdown(
-            options=[
-                (_label(factor, v) if factor != "algo" else algo_label(v), v)
-                for v in factor_values(runs, factor)
-            ],
-            description=name,
-            style={"description_width": "110px"},
-        )  # fmt: skip
-        for factor, name in LAB_FACTORS.items()
-    }
-    if "qmix" in factor_values(runs, "algo"):
-        pickers["algo"].value = "qmix"  # VDN has no mixer: comparing embeds needs QMIX
     table = w.HTML()
     picture = w.Image(format="png")
-    box = w.VBox([vary, w.HBox(list(pickers.values())[:2]), w.HBox(list(pickers.values())[2:]),
-                  table, picture])  # fmt: skip
-    box.controls = {"vary": vary, **pickers, "picture": picture}
+    box = w.VBox([factor, table, picture])
+    box.controls = {"factor": factor, "picture": picture}
     box.results = {}
+    base_config = next(r["config"] for r in runs if r["setting"] == base)
 
     def update(_=None) -> None:
-        for factor, picker in pickers.items():
-            picker.disabled = factor == vary.value
-        fixed = {f: p.value for f, p in pickers.items() if f != vary.value}
-        groups = compare_runs(runs, vary.value, **fixed)
-        publish(box, groups)
+        groups = one_factor_groups(runs, factor.value, base)
+        summary = factor_summary(groups)
+        publish(box, {row["value"]: row for row in summary})
+        base_value = base_config[factor.value]
         if len(groups) < 2:
             picture.value = b""
-            have = ", ".join(f"{LAB_FACTORS[f]} {v}" for f, v in fixed.items())
             table.value = (
-                f"<span style='color:#D55E00'>Nothing to compare: the stored runs with {have} "
-                f"take {len(groups)} value(s) of {LAB_FACTORS[vary.value]}"
-                + (" (VDN has no mixer, so it has no mixing embed; pick QMIX)"
-                   if vary.value == "embed" else "")
-                + ".</span>"
-            )  # fmt: skip
-            return
-        rows = ""
-        for label, g in groups.items():
-            reach = ", ".join(f"{x:.0f}" for x in g["steps_to_target"]) or "-"
-            rows += (
-                f"<tr><td>{algo_label(label)}</td><td>{len(g['runs'])}</td>"
-                f"<td>{g['final']:.2f}</td><td>{g['optimal_seeds']}/{len(g['runs'])}</td>"
-                f"<td>{g['optimal_at_start']}</td><td>{reach}</td></tr>"
+                "<span style='color:#D55E00'>Nothing to compare: the stored runs change "
+                f"{SWEEP_FACTORS[factor.value]} only together with something else.</span>"
             )
-        interval = next(iter(groups.values()))["eval_interval"]
-        table.value = (
-            "<table><tr><th>curve</th><th>seeds</th><th>final greedy return</th>"
-            "<th>seeds ending optimal</th><th>optimal before training</th>"
-            f"<th>steps until it stays optimal (the others; evaluated every {interval:.0f})</th>"
-            f"</tr>{rows}</table>"
+            return
+        rows = "".join(
+            f"<tr><td>{_value_text(factor.value, r['value'])}"
+            f"{' (base)' if r['value'] == base_value else ''}</td><td>{r['seeds']}</td>"
+            f"<td>{r['iqm']:.1f} [{r['low']:.1f}, {r['high']:.1f}]</td>"
+            f"<td>{r['reached']} of {r['seeds']}</td><td>{r['held']} of {r['seeds']}</td></tr>"
+            for r in summary
         )
-        fixed_text = ", ".join(f"{LAB_FACTORS[f]} {v}" for f, v in fixed.items())
-        tasks = sorted({r["task"] for g in groups.values() for r in g["runs"]})
-        picture.value = figure_png(comparison_figure(groups, f"{', '.join(tasks)}; {fixed_text}"))
+        table.value = (
+            f"<table><tr><th>{SWEEP_FACTORS[factor.value]}</th><th>seeds</th>"
+            "<th>IQM of the last 5 evaluations [95% interval]</th>"
+            f"<th>reach {SWEEP_TARGET:g}</th><th>hold {SWEEP_TARGET:g}</th></tr>{rows}</table>"
+        )
+        picture.value = figure_png(sweep_factor_figure(groups, factor.value, base_value))
 
-    vary.observe(update, names="value")
-    for picker in pickers.values():
-        picker.observe(update, names="value")
+    factor.observe(update, names="value")
     update()
     return box
