@@ -146,11 +146,11 @@ def test_installed_wheel_works_away_from_the_repository(wheel, tmp_path):
         f"assert pathlib.Path(qmix_tut.__file__).is_relative_to({str(site)!r}), qmix_tut.__file__\n"
         "from qmix_tut._paths import stored_data_dir\n"
         "from qmix_tut.figures import stored_curves\n"
-        "from qmix_tut.widgets.lab import load_lab_runs\n"
+        "from qmix_tut.widgets.lab import load_lab_runs, load_sweep_runs\n"
         f"assert stored_data_dir().is_relative_to({str(site)!r})\n"
         "curves = stored_curves('simple_spread')\n"
         "assert {'qmix', 'vdn', 'iql'} <= set(curves), curves.keys()\n"
-        "assert len(load_lab_runs()) > 0\n"
+        "assert len(load_lab_runs()) > 0 and len(load_sweep_runs()) > 0\n"
         "print('stored runs read')\n"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
