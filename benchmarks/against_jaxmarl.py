@@ -12,7 +12,8 @@ and wall seconds are counted from the process's start: importing torch, building
 environments and networks and every evaluation are included, as JaxMARL's figures include
 its compilation. The runs alternate between the thread counts so that the machine's load
 falls on both alike, and every run goes its whole budget of env steps (the preset's
-200,000 unless ``--steps``): it never stops at a first crossing. Per seed it reports the
+300,000, unless ``--steps``; 200,000 before the preset moved to batches of 64 and tau
+0.002): it never stops at a first crossing. Per seed it reports the
 env steps and CPU and wall seconds to the first greedy evaluation at or past -57, to the
 first at or past -48.6, and to -48.6 held (the mean of 5 consecutive evaluations at or past
 it), the mean of the last 5 evaluations, the training env steps per CPU second and per wall
@@ -71,7 +72,7 @@ ISSUE_19_OURS: dict[str, Any] = {
     "first_easy_cpu_s": [27.0],
     "first_hard_cpu_s": [96.0],
     "first_hard_steps": [121_000],
-    "held_hard_cpu_s": [],  # never within the preset's 200,000 steps
+    "held_hard_cpu_s": [],  # never within the preset's 200,000 steps (then its budget)
     "final": [-49.4, -66.2, -50.0, -50.9],
 }
 """This package's figures in issue 19, the "before" of the comparison."""
