@@ -44,6 +44,7 @@ from ..plotting import (
     plot_q_table,
     style,
 )
+from ..rundir import RESUMABLE_CHANGES
 from ..train import read_history_csv, train
 from ._common import figure_png, publish
 
@@ -725,12 +726,10 @@ SWEEP_FACTORS: dict[str, str] = {
 SWEEP_TARGET = -48.6
 """The greedy return the explorer counts seeds reaching and holding (the speed target)."""
 
-_NOT_SETTINGS = {"seed", "env_kwargs"} | {
-    "total_steps", "eval_interval", "eval_episodes", "checkpoint_interval",
-    "checkpoint_seconds", "device", "threads", "preset_name", "batched_env",
-}  # fmt: skip
+_NOT_SETTINGS = {"seed", "env_kwargs", "batched_env"} | RESUMABLE_CHANGES
 """Config fields that say how a run was kept, measured or computed, not what it learned
-with. ``batched_env`` is among them: the batched simple_spread is the same task as mpe2's,
+with: the seed, the task's own options, the fields a run may change when it resumes
+(budget, evaluation, checkpoints, device, threads, preset name) and ``batched_env``: the batched simple_spread is the same task as mpe2's,
 equal step for step to float tolerance (tests/test_batched_spread.py), and the study's
 first rounds ran before it existed (their config.json has no such field)."""
 
@@ -820,10 +819,7 @@ def factor_summary(
     for value, members in groups.items():
         scores = np.array([m["score"] for m in members])
         point, (low, high) = iqm_interval(scores, reps=reps)
-        curves = [
-            ([h["env_steps"] for h in m["history"]], [h["eval_return"] for h in m["history"]])
-            for m in members
-        ]
+        curves = [_greedy_curve(m) for m in members]
         rows.append(
             {
                 "value": value,
@@ -839,6 +835,15 @@ def factor_summary(
     return rows
 
 
+def _greedy_curve(run: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A stored run's (env steps, greedy return) at each evaluation."""
+    history = run["history"]
+    return (
+        np.array([h["env_steps"] for h in history]),
+        np.array([h["eval_return"] for h in history]),
+    )
+
+
 def _value_text(factor: str, value: Any) -> str:
     if factor == "epsilon_anneal_steps":
         return f"{value / 1000:g}k steps"
@@ -850,11 +855,14 @@ def sweep_factor_figure(
     factor: str,
     base_value: Any = None,
     target: float = SWEEP_TARGET,
+    summary: Sequence[Mapping[str, Any]] | None = None,
 ) -> Figure:
     """Left: greedy return against env steps per value (mean over seeds, 95% bootstrap
     band). Right: each value's IQM of the final scores with its 95% interval, every seed's
-    score as a dot, and the number of seeds. ``base_value`` is marked "(base)"."""
-    summary = factor_summary(groups, target)
+    score as a dot, and the number of seeds. ``base_value`` is marked "(base)".
+    ``summary``: :func:`factor_summary` of the same groups and target, when already made."""
+    if summary is None:
+        summary = factor_summary(groups, target)
     with style():
         fig = Figure(figsize=(10, 3.9), layout="constrained")
         ax_curve, ax_iqm = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
@@ -864,15 +872,7 @@ def sweep_factor_figure(
             color = cycle[i % len(cycle)]
             label = _value_text(factor, value) + (" (base)" if value == base_value else "")
             labels.append(label)
-            x, ys = common_grid(
-                [
-                    (
-                        np.array([h["env_steps"] for h in m["history"]]),
-                        np.array([h["eval_return"] for h in m["history"]]),
-                    )
-                    for m in members
-                ]
-            )
+            x, ys = common_grid([_greedy_curve(m) for m in members])
             ax_curve.plot(x, ys.mean(axis=0), color=color, label=f"{label} ({len(ys)} seeds)")
             if len(ys) > 1:
                 low, high = bootstrap_ci(ys)
@@ -940,7 +940,9 @@ def sweep_explorer_widget(folder: str | Path | None = None, base: str = "base"):
             "<th>IQM of the last 5 evaluations [95% interval]</th>"
             f"<th>reach {SWEEP_TARGET:g}</th><th>hold {SWEEP_TARGET:g}</th></tr>{rows}</table>"
         )
-        picture.value = figure_png(sweep_factor_figure(groups, factor.value, base_value))
+        picture.value = figure_png(
+            sweep_factor_figure(groups, factor.value, base_value, summary=summary)
+        )
 
     factor.observe(update, names="value")
     update()
