@@ -94,6 +94,21 @@ class VDNSMixer(nn.Module):
         return agent_qs.sum(dim=-1, keepdim=True) + self.V(states)
 
 
+def elu(x: torch.Tensor) -> torch.Tensor:
+    """ELU with alpha 1: x where x > 0, e^x - 1 elsewhere (the QMIX mixer's non-linearity).
+
+    The same function as ``F.elu`` to within 1e-7, with the same gradient, written with
+    ``exp``: on the CPU, ``F.elu`` computes e^x - 1 with ``expm1``, which torch evaluates
+    one element at a time, and it is several times slower than this on the mixer's hidden
+    layer. ``min(x, 0)`` is written ``-relu(-x)``, whose gradient is cheaper than clamp's.
+
+    >>> x = torch.linspace(-5, 5, 101)
+    >>> torch.allclose(elu(x), F.elu(x), atol=1e-7)
+    True
+    """
+    return F.relu(x) + (torch.exp(-F.relu(-x)) - 1.0)
+
+
 def _check_layers(hypernet_layers: int) -> None:
     if hypernet_layers not in HYPERNET_LAYERS:
         choices = " or ".join(map(str, HYPERNET_LAYERS))
@@ -143,18 +158,21 @@ class QMixer(nn.Module):
 
     def activation(self, x: torch.Tensor) -> torch.Tensor:
         """The hidden layer's non-linearity (ELU, as in the paper); a subclass may swap it."""
-        return F.elu(x)
+        return elu(x)
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
         """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
         check_mixer_inputs(agent_qs, states, self.n_agents, self.state_dim)
         # one row per state: w1 [rows, n, e], b1 [rows, 1, e], w2 [rows, e, 1], v [rows, 1, 1]
         p = self.mixing_weights(states.reshape(-1, self.state_dim))
-        rows = agent_qs.reshape(-1, 1, self.n_agents)  # the agents' values as [rows, 1, n]
-        # hidden = ELU(b1 + q^T |W1|), q_tot = V + hidden^T |w2|: each one fused batched
-        # multiply-add, torch.baddbmm(bias, x, W) = bias + x @ W
-        hidden = self.activation(torch.baddbmm(p["b1"], rows, p["w1"]))  # [rows, 1, e]
-        return torch.baddbmm(p["v"], hidden, p["w2"]).view(*agent_qs.shape[:-1], 1)  # [..., 1]
+        q = agent_qs.reshape(-1, self.n_agents, 1)  # the agents' values as [rows, n, 1]
+        # hidden = ELU(b1 + q^T |W1|), q_tot = V + hidden^T |w2|. Each product is a batch of
+        # rows-many tiny matrix products (1 x n by n x e, 1 x e by e x 1); written as a
+        # broadcast multiply and a sum, forward and backward take about a third of the time
+        # of torch.bmm, which pays a fixed cost per row
+        hidden = self.activation(p["b1"] + (q * p["w1"]).sum(1, keepdim=True))  # [rows, 1, e]
+        q_tot = (hidden * p["w2"].view(-1, 1, self.embed_dim)).sum(-1, keepdim=True) + p["v"]
+        return q_tot.view(*agent_qs.shape[:-1], 1)  # [..., 1]
 
 
 class LinearMixer(nn.Module):
@@ -198,7 +216,7 @@ class QMixerNoState(nn.Module):
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
         """``agent_qs[..., n_agents] -> q_tot[..., 1]``; ``states`` is ignored."""
         check_mixer_inputs(agent_qs, None, self.n_agents, None)
-        hidden = F.elu(agent_qs @ torch.abs(self.w_1) + self.b_1)
+        hidden = elu(agent_qs @ torch.abs(self.w_1) + self.b_1)
         return hidden @ torch.abs(self.w_final) + self.v
 
 

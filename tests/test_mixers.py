@@ -14,6 +14,7 @@ from qmix_tut.mixers import (
     QMixerNoState,
     VDNMixer,
     VDNSMixer,
+    elu,
     make_mixer,
 )
 
@@ -60,6 +61,40 @@ def test_qmixer_matches_hand_written_formula():
     w2 = torch.abs(mixer.hyper_w_final(s)).view(5, 4, 1)
     expected = (torch.bmm(hidden, w2) + mixer.V(s).view(5, 1, 1)).view(5, 1)
     torch.testing.assert_close(mixer(qs, s), expected)
+
+
+def test_qmixer_gradients_match_the_bmm_and_f_elu_formula():
+    # the mixer multiplies by broadcasting and computes ELU with exp; the gradients reaching
+    # the agents' values and every hypernetwork weight equal those of torch.bmm and F.elu
+    torch.manual_seed(1)
+    mixer = QMixer(3, 6, embed_dim=8)
+    qs, s = torch.randn(4, 7, 3, requires_grad=True), torch.randn(4, 7, 6)
+
+    def reference(qs):
+        p = mixer.mixing_weights(s.reshape(-1, 6))
+        hidden = torch.nn.functional.elu(torch.bmm(qs.reshape(-1, 1, 3), p["w1"]) + p["b1"])
+        return (torch.bmm(hidden, p["w2"]) + p["v"]).view(4, 7, 1)
+
+    grads = []
+    for f in (mixer, lambda q: reference(q)):
+        qs.grad = None
+        mixer.zero_grad()
+        out = f(qs, s) if f is mixer else f(qs)
+        (out**2).sum().backward()
+        grads.append([qs.grad.clone()] + [p.grad.clone() for p in mixer.parameters()])
+    for got, want in zip(*grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_elu_matches_f_elu_with_finite_gradients_far_out():
+    x = torch.cat([torch.linspace(-30, 30, 601), torch.tensor([-1e4, -100.0, 100.0, 1e4])])
+    x.requires_grad_(True)
+    y = elu(x)
+    y.sum().backward()
+    torch.testing.assert_close(y, torch.nn.functional.elu(x.detach()), rtol=0, atol=2e-7)
+    reference = torch.where(x > 0, torch.ones_like(x), torch.exp(x)).detach()
+    assert torch.isfinite(x.grad).all()
+    torch.testing.assert_close(x.grad[x != 0], reference[x != 0], rtol=1e-6, atol=1e-7)
 
 
 def test_vdn_sums():
