@@ -604,16 +604,25 @@ def comparison_figure(comparison: Comparison):
                 base, _, rest = name.partition("+")
                 return label(base) + (f" ({rest})" if rest else "")
 
+            # variants of one algorithm (a swept setting: "qmix+agent=rnn", "qmix+agent=mlp")
+            # share its colour; the second and later get dashed lines and open markers
+            order: dict[str, int] = {}
+            for name in names:
+                base = name.split("+", 1)[0]
+                order[name] = sum(n.split("+", 1)[0] == base for n in order)
+            dashes = ["-", "--", ":", "-."]
+
             for i, g in enumerate(groups):
                 c = colour(g.algo, i)
+                face = c if order[g.algo] == 0 else "white"
                 ax_iqm.scatter(
                     np.ravel(g.scores), [i] * np.size(g.scores), color=c, alpha=0.35, s=14
                 )
                 if g.low is not None:
                     ax_iqm.errorbar(g.iqm, i, xerr=[[g.iqm - g.low], [g.high - g.iqm]], fmt="o",
-                                    color=c, capsize=4, markersize=6)  # fmt: skip
+                                    color=c, mfc=face, capsize=4, markersize=6)  # fmt: skip
                 else:
-                    ax_iqm.plot(g.iqm, i, "o", color=c, markersize=6)
+                    ax_iqm.plot(g.iqm, i, "o", color=c, mfc=face, markersize=6)
             ax_iqm.set_yticks(
                 range(len(groups)),
                 [f"{shown(n)}  n={g.n}" for n, g in zip(names, groups, strict=True)],
@@ -625,13 +634,17 @@ def comparison_figure(comparison: Comparison):
             taus, prof, bands = comparison.profiles[task]
             for i, name in enumerate(names):
                 c = colour(name, i)
-                ax_prof.plot(taus, prof[name], color=c, label=shown(name))
+                ax_prof.plot(taus, prof[name], color=c, label=shown(name),
+                             linestyle=dashes[order[name] % len(dashes)])  # fmt: skip
                 ax_prof.fill_between(taus, bands[name][0], bands[name][1], color=c, alpha=0.15,
                                      linewidth=0)  # fmt: skip
             ax_prof.set_xlabel(f"{what} threshold tau")
             ax_prof.set_ylabel("fraction of runs > tau")
             ax_prof.set_ylim(-0.02, 1.02)
-            ax_prof.legend(loc="best", fontsize="small")
+            if len(names) > 6:  # a long legend goes beside the axes, not over the curves
+                ax_prof.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
+            else:
+                ax_prof.legend(loc="best", fontsize="small")
     return fig
 
 

@@ -234,3 +234,23 @@ def test_compare_errors_exit_2(argv, message, tmp_path, monkeypatch, capsys):
         main(argv)
     assert err.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_swept_variants_of_one_algorithm_are_told_apart_in_the_figure(tmp_path):
+    # the memory task sweeps the agent kind: "qmix+agent=rnn" and "qmix+agent=mlp" share
+    # QMIX's colour, so the second is drawn dashed with open markers, and its legend
+    # entries say which is which
+    from qmix_tut.stats import comparison_figure
+
+    root = tmp_path / "benchmark"
+    for v, variant in enumerate(("qmix+agent=mlp", "qmix+agent=rnn", "vdn")):
+        for k in range(3):
+            write_run(root / "memory" / variant / f"seed{k}", [v, v + k], config=False)
+    fig = comparison_figure(compare([root], reps=50))
+    ax_iqm, ax_prof = fig.axes[:2]
+    styles = {line.get_label(): line.get_linestyle() for line in ax_prof.get_lines()}
+    assert styles == {"QMIX (agent=mlp)": "-", "QMIX (agent=rnn)": "--", "VDN": "-"}
+    colours = {line.get_label(): line.get_color() for line in ax_prof.get_lines()}
+    assert colours["QMIX (agent=mlp)"] == colours["QMIX (agent=rnn)"] != colours["VDN"]
+    faces = [line.get_markerfacecolor() for line in ax_iqm.get_lines() if line.get_marker() == "o"]
+    assert faces.count("white") == 1
