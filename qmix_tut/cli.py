@@ -484,7 +484,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .stats import compare, write_comparison
 
-    comparison = compare(args.run_dirs, pool=args.pool, reps=args.reps, last=args.last)
+    pairs = []
+    for text in args.contrast or []:
+        a, sep, b = text.partition(":")
+        if not sep or not a or not b or ":" in b:
+            raise CliError(f"argument --contrast: expected A:B (e.g. qmix:vdn), got {text!r}")
+        pairs.append((a, b))
+    comparison = compare(
+        args.run_dirs, pool=args.pool, reps=args.reps, last=args.last, contrasts=pairs
+    )
     print(comparison.table())
     paths = write_comparison(comparison, args.out)
     print(f"wrote {', '.join(str(p) for p in paths)}")
@@ -712,6 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pool", action="store_true", help="also pool tasks (scores normalised)")
     p.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples (2000)")
     p.add_argument("--last", type=_positive_int, default=5, help="evaluations per score (5)")
+    p.add_argument(
+        "--contrast",
+        action="append",
+        metavar="A:B",
+        help="set A against B on every task that has both, saying whether their intervals "
+        "are apart: algorithms (qmix:vdn) or swept settings (agent=rnn:agent=mlp); repeatable",
+    )
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sweep", help="a grid of runs as Ray tasks, here or on a cluster; resumable")

@@ -387,6 +387,52 @@ class GroupStats:
     seeds: list[int | None] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Contrast:
+    """Two groups of one task that differ in one thing (``qmix`` against ``vdn``, or
+    ``qmix+agent=rnn`` against ``qmix+agent=mlp``): their IQMs and whether their
+    intervals are apart. With 5 seeds a difference counts only when they are."""
+
+    task: str
+    a: GroupStats
+    b: GroupStats
+
+    @property
+    def difference(self) -> float:
+        """IQM of ``a`` minus IQM of ``b``."""
+        return self.a.iqm - self.b.iqm
+
+    @property
+    def overlap(self) -> float | None:
+        """How far the two intervals overlap (0 when apart; None without intervals)."""
+        a, b = self.a, self.b
+        if a.low is None or b.low is None or a.high is None or b.high is None:
+            return None
+        return max(0.0, min(a.high, b.high) - max(a.low, b.low))
+
+    @property
+    def verdict(self) -> str:
+        """In words: which is higher, and whether that is established at this many runs."""
+        overlap = self.overlap
+        higher, lower = (self.a, self.b) if self.difference >= 0 else (self.b, self.a)
+        if overlap is None:
+            return "no interval (one run): not established"
+        if self.difference == 0.0:
+            return "equal IQMs"
+        if overlap == 0.0:
+            return f"{higher.algo} higher, intervals apart"
+        return f"{higher.algo} higher by IQM, intervals overlap by {overlap:.3g}: not established"
+
+
+def _swap(name: str, a: str, b: str) -> str | None:
+    """``name`` with its part ``a`` replaced by ``b`` (parts are split at '+'), or None."""
+    parts = name.split("+")
+    if a not in parts:
+        return None
+    parts[parts.index(a)] = b
+    return "+".join(parts)
+
+
 @dataclass
 class Comparison:
     """What :func:`compare` found: per task and algorithm, and pooled if asked."""
@@ -399,10 +445,25 @@ class Comparison:
     reps: int
     level: float
     last: int
+    contrast_pairs: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def tasks(self) -> list[str]:
         return list(dict.fromkeys(g.task for g in self.groups))
+
+    def contrasts(self, a: str, b: str) -> list[Contrast]:
+        """``a`` against ``b`` on every task that has both: algorithm names (``"qmix"``,
+        ``"vdn"``) or swept settings (``"agent=rnn"``, ``"agent=mlp"``). A group is paired
+        with the one whose name has ``b`` where it has ``a``, everything else equal, so
+        ``qmix`` against ``vdn`` pairs ``qmix+agent=rnn`` with ``vdn+agent=rnn``."""
+        found = []
+        for task in self.tasks:
+            by_name = {g.algo: g for g in self.groups if g.task == task}
+            for name, group in by_name.items():
+                other = _swap(name, a, b)
+                if other is not None and other in by_name:
+                    found.append(Contrast(task, group, by_name[other]))
+        return found
 
     def table(self) -> str:
         """The report as text (what ``qmix-tut compare`` prints)."""
@@ -428,6 +489,13 @@ class Comparison:
                 "",
                 f"{len(self.tasks)} tasks, reported separately (pass --pool to pool them).",
             ]
+        for a, b in self.contrast_pairs:
+            lines += ["", f"{a} against {b} (IQM difference, and whether the intervals are apart)"]
+            for c in self.contrasts(a, b):
+                lines.append(
+                    f"{c.task:<18}{c.a.algo + ' - ' + c.b.algo:<40}{c.difference:>+10.3f}   "
+                    f"{c.verdict}"
+                )
         for path, why in self.excluded:
             lines.append(f"left out {path}: {why}")
         return "\n".join(lines)
@@ -452,6 +520,18 @@ class Comparison:
             "pooled": None if self.pooled is None else [group(g) for g in self.pooled],
             "pooled_tasks": self.pooled_tasks,
             "excluded": [[str(p), why] for p, why in self.excluded],
+            "contrasts": [
+                {
+                    "task": c.task,
+                    "a": c.a.algo,
+                    "b": c.b.algo,
+                    "difference": c.difference,
+                    "overlap": c.overlap,
+                    "verdict": c.verdict,
+                }
+                for a, b in self.contrast_pairs
+                for c in self.contrasts(a, b)
+            ],  # fmt: skip
         }
 
 
@@ -494,6 +574,7 @@ def compare(
     seed: int = 0,
     include_unfinished: bool = False,
     n_taus: int = 101,
+    contrasts: Sequence[tuple[str, str]] = (),
 ) -> Comparison:
     """Compare runs per task and algorithm: IQM, interval and performance profile.
 
@@ -502,6 +583,8 @@ def compare(
     their config's ``total_steps``) are left out and listed, unless ``include_unfinished``.
     pool: also pool the tasks into one interval per algorithm (scores normalised per
     task; every algorithm needs the same number of runs on every task).
+    contrasts: pairs ``(a, b)`` to set side by side on every task that has both (see
+    :meth:`Comparison.contrasts`); a pair no task has is an error.
     """
     if last < 1:
         raise ValueError(f"last must be >= 1, got {last}")
@@ -540,7 +623,18 @@ def compare(
     if pool:
         pooled, pooled_profile = _pool(by_task, reps, level, seed, n_taus)
         profiles["pooled"] = pooled_profile
-    return Comparison(groups, profiles, pooled, tasks if pool else [], excluded, reps, level, last)
+    comparison = Comparison(
+        groups, profiles, pooled, tasks if pool else [], excluded, reps, level, last
+    )
+    for a, b in contrasts:
+        if not comparison.contrasts(a, b):
+            names = sorted({g.algo for g in groups})
+            raise ValueError(
+                f"no task has both {a!r} and {b!r} (groups differing only there); the groups "
+                f"are {', '.join(names)}"
+            )
+        comparison.contrast_pairs.append((a, b))
+    return comparison
 
 
 def _pool(by_task, reps, level, seed, n_taus):

@@ -225,6 +225,8 @@ def test_compare_command_writes_outside_runs_by_default(tmp_path, monkeypatch, c
         (["compare", "/no/such/run"], "does not exist"),
         (["compare", "."], "holds no run"),
         (["compare", "x", "--reps", "0"], "--reps"),
+        (["compare", "x", "--contrast", "qmix"], "expected A:B"),
+        (["compare", "x", "--contrast", "qmix:"], "expected A:B"),
     ],
 )
 def test_compare_errors_exit_2(argv, message, tmp_path, monkeypatch, capsys):
@@ -254,3 +256,39 @@ def test_swept_variants_of_one_algorithm_are_told_apart_in_the_figure(tmp_path):
     assert colours["QMIX (agent=mlp)"] == colours["QMIX (agent=rnn)"] != colours["VDN"]
     faces = [line.get_markerfacecolor() for line in ax_iqm.get_lines() if line.get_marker() == "o"]
     assert faces.count("white") == 1
+
+
+def test_contrasts_pair_groups_that_differ_in_one_thing(tmp_path, capsys):
+    # spread: qmix clearly above vdn (scores 10 apart, tiny spread): intervals apart;
+    # memory: rnn and mlp agents of both algorithms, with overlapping scores
+    root = tmp_path / "benchmark"
+    base = {"spread/qmix": 10.0, "spread/vdn": 0.0, "memory/qmix+agent=rnn": 1.0,
+            "memory/qmix+agent=mlp": 0.5, "memory/vdn+agent=rnn": 0.0,
+            "memory/vdn+agent=mlp": 0.2}  # fmt: skip
+    for k in range(5):
+        for group, value in base.items():
+            noise = 0.01 * k if group.startswith("spread") else 0.6 * k
+            write_run(root / group / f"seed{k}", [value + noise] * 3, config=False)
+    comparison = compare([root], reps=200, contrasts=[("qmix", "vdn"), ("agent=rnn", "agent=mlp")])
+    pairs = {(c.task, c.a.algo, c.b.algo): c for c in comparison.contrasts("qmix", "vdn")}
+    assert set(pairs) == {("spread", "qmix", "vdn"), ("memory", "qmix+agent=rnn", "vdn+agent=rnn"),
+                          ("memory", "qmix+agent=mlp", "vdn+agent=mlp")}  # fmt: skip
+    apart = pairs[("spread", "qmix", "vdn")]
+    assert apart.overlap == 0.0 and apart.difference == pytest.approx(10.0)
+    assert apart.verdict == "qmix higher, intervals apart"
+    close = pairs[("memory", "qmix+agent=mlp", "vdn+agent=mlp")]
+    assert close.overlap > 0 and "not established" in close.verdict
+    memory = comparison.contrasts("agent=rnn", "agent=mlp")
+    assert [(c.a.algo, c.b.algo) for c in memory] == [  # in the algorithms' order
+        ("vdn+agent=rnn", "vdn+agent=mlp"), ("qmix+agent=rnn", "qmix+agent=mlp")
+    ]  # fmt: skip
+    text = comparison.table()
+    assert "qmix against vdn" in text and "agent=rnn against agent=mlp" in text
+    assert "intervals apart" in text
+    data = comparison.to_dict()["contrasts"]
+    assert len(data) == 5 and {d["task"] for d in data} == {"spread", "memory"}
+    with pytest.raises(ValueError, match="no task has both 'qmix' and 'coma'"):
+        compare([root], reps=50, contrasts=[("qmix", "coma")])
+    assert main(["compare", str(root), "--out", str(tmp_path / "c"), "--reps", "100",
+                 "--contrast", "qmix:vdn"]) == 0  # fmt: skip
+    assert "qmix against vdn" in capsys.readouterr().out
