@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from qmix_tut.algorithms import ALGOS, spec
 from qmix_tut.analysis import igm_holds, is_monotonic, joint_q_table, mixer_gradients
 from qmix_tut.mixers import (
+    MANY_VALUES,
     LinearMixer,
     QMixer,
     QMixerNoState,
@@ -63,17 +64,20 @@ def test_qmixer_matches_hand_written_formula():
     torch.testing.assert_close(mixer(qs, s), expected)
 
 
-def test_qmixer_gradients_match_the_bmm_and_f_elu_formula():
-    # the mixer multiplies by broadcasting and computes ELU with exp; the gradients reaching
-    # the agents' values and every hypernetwork weight equal those of torch.bmm and F.elu
+@pytest.mark.parametrize("batch", [(4, 7), (16, 40)])  # 224 and 5,120 hidden values
+def test_qmixer_gradients_match_the_bmm_and_f_elu_formula(batch):
+    # past MANY_VALUES hidden values the mixer multiplies by broadcasting and computes ELU
+    # with exp; either way its outputs and the gradients reaching the agents' values and
+    # every hypernetwork weight equal those of torch.bmm and F.elu
     torch.manual_seed(1)
     mixer = QMixer(3, 6, embed_dim=8)
-    qs, s = torch.randn(4, 7, 3, requires_grad=True), torch.randn(4, 7, 6)
+    qs, s = torch.randn(*batch, 3, requires_grad=True), torch.randn(*batch, 6)
+    assert (batch[0] * batch[1] * 8 >= MANY_VALUES) == (batch == (16, 40))
 
     def reference(qs):
         p = mixer.mixing_weights(s.reshape(-1, 6))
         hidden = torch.nn.functional.elu(torch.bmm(qs.reshape(-1, 1, 3), p["w1"]) + p["b1"])
-        return (torch.bmm(hidden, p["w2"]) + p["v"]).view(4, 7, 1)
+        return (torch.bmm(hidden, p["w2"]) + p["v"]).view(*batch, 1)
 
     grads = []
     for f in (mixer, lambda q: reference(q)):
@@ -87,7 +91,10 @@ def test_qmixer_gradients_match_the_bmm_and_f_elu_formula():
 
 
 def test_elu_matches_f_elu_with_finite_gradients_far_out():
-    x = torch.cat([torch.linspace(-30, 30, 601), torch.tensor([-1e4, -100.0, 100.0, 1e4])])
+    small = torch.linspace(-3, 3, 61)
+    assert torch.equal(elu(small), torch.nn.functional.elu(small))  # F.elu itself
+    x = torch.cat([torch.linspace(-30, 30, 6001), torch.tensor([-1e4, -100.0, 100.0, 1e4])])
+    assert x.numel() >= MANY_VALUES  # the exp form
     x.requires_grad_(True)
     y = elu(x)
     y.sum().backward()
