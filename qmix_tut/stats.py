@@ -404,7 +404,7 @@ class Contrast:
 
     @property
     def overlap(self) -> float | None:
-        """How far the two intervals overlap (0 when apart; None without intervals)."""
+        """How far the two intervals overlap (0 when apart or touching; None without intervals)."""
         a, b = self.a, self.b
         if a.low is None or b.low is None or a.high is None or b.high is None:
             return None
@@ -419,6 +419,8 @@ class Contrast:
             return "no interval (one run): not established"
         if self.difference == 0.0:
             return "equal IQMs"
+        if overlap == 0.0 and (higher.low == lower.high):
+            return f"{higher.algo} higher by IQM, intervals touch: not established"
         if overlap == 0.0:
             return f"{higher.algo} higher, intervals apart"
         return f"{higher.algo} higher by IQM, intervals overlap by {overlap:.3g}: not established"

@@ -4,6 +4,7 @@ IQM, tasks are not pooled unless asked, each run is counted once, one run gets n
 import csv
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from rliable import library, metrics
 
 from qmix_tut.cli import main
 from qmix_tut.stats import (
+    Contrast,
     compare,
     find_runs,
     iqm,
@@ -276,6 +278,10 @@ def test_contrasts_pair_groups_that_differ_in_one_thing(tmp_path, capsys):
     apart = pairs[("spread", "qmix", "vdn")]
     assert apart.overlap == 0.0 and apart.difference == pytest.approx(10.0)
     assert apart.verdict == "qmix higher, intervals apart"
+    touching = Contrast(
+        "t", replace(apart.a, low=1.0, high=2.0), replace(apart.b, low=0.5, high=1.0)
+    )
+    assert touching.overlap == 0.0 and "touch: not established" in touching.verdict
     close = pairs[("memory", "qmix+agent=mlp", "vdn+agent=mlp")]
     assert close.overlap > 0 and "not established" in close.verdict
     memory = comparison.contrasts("agent=rnn", "agent=mlp")
