@@ -419,7 +419,7 @@ class Contrast:
             return "no interval (one run): not established"
         if self.difference == 0.0:
             return "equal IQMs"
-        if overlap == 0.0 and (higher.low == lower.high):
+        if overlap == 0.0 and higher.low == lower.high:
             return f"{higher.algo} higher by IQM, intervals touch: not established"
         if overlap == 0.0:
             return f"{higher.algo} higher, intervals apart"
@@ -533,7 +533,7 @@ class Comparison:
                 }
                 for a, b in self.contrast_pairs
                 for c in self.contrasts(a, b)
-            ],  # fmt: skip
+            ],
         }
 
 

@@ -729,9 +729,10 @@ SWEEP_TARGET = -48.6
 _NOT_SETTINGS = {"seed", "env_kwargs", "batched_env"} | RESUMABLE_CHANGES
 """Config fields that say how a run was kept, measured or computed, not what it learned
 with: the seed, the task's own options, the fields a run may change when it resumes
-(budget, evaluation, checkpoints, device, threads, preset name) and ``batched_env``: the batched simple_spread is the same task as mpe2's,
-equal step for step to float tolerance (tests/test_batched_spread.py), and the study's
-first rounds ran before it existed (their config.json has no such field)."""
+(budget, evaluation, checkpoints, device, threads, preset name) and ``batched_env``: the
+batched simple_spread is the same task as mpe2's, equal step for step to float tolerance
+(tests/test_batched_spread.py), and the study's first rounds ran before it existed (their
+config.json has no such field)."""
 
 
 def load_sweep_runs(folder: str | Path | None = None) -> list[dict[str, Any]]:
