@@ -506,7 +506,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise CliError("argument --env/--algo/--seed: all three are needed unless --file is given")
     runs = plan_sweep(args.env, args.algo, args.seed, args.steps, parse_settings(args.set or []),
                       args.preset, args.file)  # fmt: skip
-    report = run_sweep(runs, args.out, args.address, args.cpus, progress=not args.quiet)
+    if args.stored is not None and not Path(args.stored).is_dir():
+        raise CliError(f"argument --stored: {args.stored} is not a directory")
+    report = run_sweep(runs, args.out, args.address, args.cpus, progress=not args.quiet,
+                       stored=args.stored)  # fmt: skip
     print(report.table())
     print(f"Compare the runs: qmix-tut compare {args.out}")
     return 1 if report.failed else 0
@@ -742,6 +745,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="sweep directory: OUT/<task>/<algo>/seed<k>")
     p.add_argument("--address", help="an existing Ray cluster (default: Ray on this machine)")
     p.add_argument("--cpus", type=_positive_int, help="CPUs of the local Ray (default: all)")
+    p.add_argument(
+        "--stored",
+        metavar="DIR",
+        help="runs already stored here (store_histories' layout, same config, every step) "
+        "count as done, e.g. figures/data/benchmark",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_sweep)
 

@@ -18,6 +18,11 @@ sweep runs one run per core. Nothing is lost and nothing is done twice:
 3. a run that fails for a reason of its own (an invalid config, an environment that
    cannot be built, a loss that turns NaN) is reported in the summary and not retried
    (``retry_exceptions=False``); the other runs go on.
+4. runs already stored with :func:`store_histories` (their small files, kept in a
+   repository while the sweep directory with its checkpoints is gone) count as done when
+   ``run_sweep(..., stored=DIR)`` (``qmix-tut sweep --stored DIR``) finds them there with
+   the same config and every step: a long sweep can be spread over several jobs or
+   machines that share no disk, storing what each one finished.
 
 >>> runs = plan_sweep(envs=["two_step"], algos=["qmix", "vdn"], seeds=[0, 1], steps=300,
 ...                   settings={"lr": [5e-4, 1e-3]})
@@ -371,6 +376,19 @@ def run_state(run_dir: str | Path, config: Mapping[str, Any]) -> str:
     return "resume" if (run_dir / "checkpoint.pt").exists() else "new"
 
 
+def is_stored(stored_dir: str | Path, config: Mapping[str, Any]) -> bool:
+    """Whether ``stored_dir`` (one run in the layout :func:`store_histories` writes) holds
+    the finished run of ``config``: the same config, every one of its ``total_steps``
+    evaluated. A run stored with another config (say a smaller budget) is not this run."""
+    stored_dir = Path(stored_dir)
+    try:
+        stored = json.loads((stored_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    same = stored == json.loads(json.dumps(dict(config)))  # as JSON writes and reads it
+    return same and _history_steps(stored_dir) >= config["total_steps"]
+
+
 def record_path(run_dir: str | Path) -> Path:
     """The sweep's record of a run, beside its directory: ``<variant>/.seed<k>.sweep.json``."""
     run_dir = Path(run_dir)
@@ -506,7 +524,7 @@ class SweepReport:
                 lines.append(f"{o['task']}/{o['variant']}/seed{o['seed']}: {o['error']}")
         counts = ", ".join(
             f"{self.count(s)} {s}"
-            for s in ("trained", "resumed", "skipped", "failed", "interrupted")
+            for s in ("trained", "resumed", "skipped", "stored", "failed", "interrupted")
             if self.count(s)
         )
         retried = sum(1 for v in self.retries.values() if v)
@@ -574,6 +592,7 @@ def run_sweep(
     cpus: int | None = None,
     progress: bool = True,
     max_retries: int = 3,
+    stored: str | Path | None = None,
     _crash_after_checkpoint: bool = False,
     **plan: Any,
 ) -> SweepReport:
@@ -584,7 +603,9 @@ def run_sweep(
     address: an existing Ray cluster (``"auto"``, or ``"HOST:6379"``); its workers need
     this package installed and ``out`` on a file system they all share. Otherwise Ray
     starts in this process with ``cpus`` CPUs (default: all), one run per CPU, and stops
-    at the end. max_retries: restarts of a run whose worker died.
+    at the end. max_retries: restarts of a run whose worker died. stored: a directory
+    written by :func:`store_histories`; a run found there finished, with the same config,
+    is not run again (its outcome is ``"stored"``, read from there).
     """
     if runs is None:
         runs = plan_sweep(**plan)
@@ -598,6 +619,8 @@ def run_sweep(
 
     from .config import Config
 
+    if stored is not None and not Path(stored).is_dir():
+        raise ValueError(f"stored: {stored} is not a directory")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -614,6 +637,9 @@ def run_sweep(
             continue
         if run_state(run_dir, run.config) == "finished":
             outcomes[i] = _outcome(spec, run_dir, "skipped")
+            continue
+        if stored is not None and is_stored(Path(stored) / run.directory, run.config):
+            outcomes[i] = _outcome(spec, Path(stored) / run.directory, "stored")
             continue
         starts_before[str(run_dir)] = _starts(run_dir)
         to_run.append((i, run, run_dir))

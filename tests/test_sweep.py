@@ -15,6 +15,7 @@ from qmix_tut.stats import read_runs
 from qmix_tut.sweep import (
     _start_ray,
     execute_run,
+    is_stored,
     load_sweep_file,
     parse_settings,
     plan_sweep,
@@ -236,6 +237,42 @@ def test_a_run_is_trained_once_and_then_skipped(tmp_path):
     # more steps: the run continues from its checkpoint
     longer = {**run.config, "total_steps": 300}
     assert run_state(run_dir, longer) == "resume"
+
+
+def test_runs_stored_elsewhere_count_as_done(tmp_path, capsys):
+    """A sweep whose runs were finished by another job and stored (small files only) does
+    not run them again, and reads their outcome from the store; Ray never starts."""
+    [run] = plan_sweep(["two_step"], ["qmix"], [1], steps=200, settings=TINY)
+    spec = {"task": run.task, "variant": run.variant, "seed": run.seed, "config": run.config}
+    trained = execute_run(spec, str(tmp_path / "first" / run.directory))
+    [stored_run] = store_histories(tmp_path / "first", tmp_path / "store")
+    assert is_stored(stored_run, run.config)
+    assert not is_stored(stored_run, {**run.config, "total_steps": 300})  # another budget
+    assert not is_stored(stored_run, {**run.config, "lr": 1e-3})  # another setting
+    assert not is_stored(tmp_path / "store" / "nothing", run.config)
+    report = run_sweep([run], tmp_path / "second", progress=False, stored=tmp_path / "store")
+    [outcome] = report.outcomes
+    assert outcome["status"] == "stored" and outcome["run_dir"] == str(stored_run)
+    assert outcome["score"] == trained["score"] and outcome["env_steps"] == 200
+    assert not (tmp_path / "second" / run.directory).exists()
+    assert "1 stored" in report.table()
+    # a history cut short (a run stored before it finished) is run again: not counted done
+    history = stored_run / "history.csv"
+    history.write_text("\n".join(history.read_text().splitlines()[:-1]) + "\n")
+    assert not is_stored(stored_run, run.config)
+    # the command line: the same, and a missing directory is a clear error
+    argv = ["sweep", "--env", "two_step", "--algo", "qmix", "--seed", "0", "--steps", "200",
+            "--set", "eval_interval=100", "--set", "checkpoint_interval=100", "--quiet"]  # fmt: skip
+    [run0] = plan_sweep(["two_step"], ["qmix"], [0], steps=200, settings=TINY)
+    execute_run({"task": run0.task, "variant": run0.variant, "seed": 0, "config": run0.config},
+                str(tmp_path / "first" / run0.directory))  # fmt: skip
+    store_histories(tmp_path / "first", tmp_path / "store")
+    out = str(tmp_path / "third")
+    assert main([*argv, "--out", out, "--stored", str(tmp_path / "store")]) == 0
+    assert "1 runs in 0 s: 1 stored." in capsys.readouterr().out
+    with pytest.raises(SystemExit) as err:
+        main([*argv, "--out", out, "--stored", str(tmp_path / "none")])
+    assert err.value.code == 2 and "--stored" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------------
