@@ -113,9 +113,11 @@ class MLPAgent(nn.Module):
         """``inputs[..., input_dim] -> (q[..., n_actions], None)``."""
         _check_last_dim(inputs, self.input_dim, "inputs")
         # one row per (..., agent): a 2-D Linear is a single fused matmul-plus-bias (addmm),
-        # cheaper forwards and backwards than the same Linear over a 4-D batch
-        x = F.relu(self.fc1(inputs.reshape(-1, self.input_dim)))
-        x = F.relu(self.fc2(x))
+        # cheaper forwards and backwards than the same Linear over a 4-D batch. The ReLUs
+        # work in place (a Linear's gradient needs its input, not its output): a replay
+        # batch's hidden layer is over a megabyte, and a second copy of it leaves the cache
+        x = F.relu(self.fc1(inputs.reshape(-1, self.input_dim)), inplace=True)
+        x = F.relu(self.fc2(x), inplace=True)
         return self.fc3(x).view(*inputs.shape[:-1], self.n_actions), None
 
 
@@ -158,7 +160,7 @@ class RNNAgent(nn.Module):
             raise ValueError(
                 f"RNNAgent expects inputs [batch, time, {self.input_dim}], got {tuple(inputs.shape)}"
             )
-        x = F.relu(self.fc1(inputs))
+        x = F.relu(self.fc1(inputs), inplace=True)  # in place, as in MLPAgent
         x, hidden = self.rnn(x, hidden)
         return self.fc2(x), hidden
 

@@ -162,15 +162,20 @@ class EpisodeBuffer:
         idx = torch.randint(self.size, (batch_size,), generator=generator, device=draw_on)
         idx = idx.to(self.device)
         t = int(self.lengths[idx].max())
-        d = self.data
+
+        def rows(key: str, steps: int) -> torch.Tensor:
+            # the first `steps` steps of the sampled episodes; index_select gathers them
+            # in one call, faster than indexing with idx (the same values)
+            return self.data[key][:, :steps].index_select(0, idx)
+
         return EpisodeBatch(
-            obs=d["obs"][idx, : t + 1],
-            state=d["state"][idx, : t + 1],
-            avail=d["avail"][idx, : t + 1],
-            actions=d["actions"][idx, :t],
-            reward=d["reward"][idx, :t],
-            terminated=d["terminated"][idx, :t],
-            mask=d["mask"][idx, :t],
+            obs=rows("obs", t + 1),
+            state=rows("state", t + 1),
+            avail=rows("avail", t + 1),
+            actions=rows("actions", t),
+            reward=rows("reward", t),
+            terminated=rows("terminated", t),
+            mask=rows("mask", t),
         )
 
     def memory_bytes(self) -> int:

@@ -86,7 +86,9 @@ class VDNSMixer(nn.Module):
     def __init__(self, n_agents: int, state_dim: int, embed_dim: int = 32) -> None:
         super().__init__()
         self.n_agents, self.state_dim = n_agents, state_dim
-        self.V = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
+        self.V = nn.Sequential(
+            nn.Linear(state_dim, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, 1)
+        )
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
         """``agent_qs[..., n_agents], states[..., state_dim] -> q_tot[..., 1]``."""
@@ -127,9 +129,12 @@ def _check_layers(hypernet_layers: int) -> None:
 
 
 def _hypernet(state_dim: int, out_dim: int, layers: int, embed: int) -> nn.Module:
+    # in-place ReLUs here and in V, as in the agents: a Linear's gradient needs its input only
     if layers == 1:
         return nn.Linear(state_dim, out_dim)
-    return nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, out_dim))
+    return nn.Sequential(
+        nn.Linear(state_dim, embed), nn.ReLU(inplace=True), nn.Linear(embed, out_dim)
+    )
 
 
 class QMixer(nn.Module):
@@ -154,7 +159,9 @@ class QMixer(nn.Module):
         self.hyper_w_1 = _hypernet(state_dim, n_agents * embed_dim, hypernet_layers, hypernet_embed)
         self.hyper_w_final = _hypernet(state_dim, embed_dim, hypernet_layers, hypernet_embed)
         self.hyper_b_1 = nn.Linear(state_dim, embed_dim)
-        self.V = nn.Sequential(nn.Linear(state_dim, embed_dim), nn.ReLU(), nn.Linear(embed_dim, 1))
+        self.V = nn.Sequential(
+            nn.Linear(state_dim, embed_dim), nn.ReLU(inplace=True), nn.Linear(embed_dim, 1)
+        )
 
     def mixing_weights(self, states: torch.Tensor) -> dict[str, torch.Tensor]:
         """The state's mixing network: w1 [..., n, e], b1 [..., 1, e], w2 [..., e, 1], v [..., 1, 1]."""
@@ -205,7 +212,9 @@ class LinearMixer(nn.Module):
         self.n_agents, self.state_dim = n_agents, state_dim
         self.hyper_w_1 = _hypernet(state_dim, n_agents, hypernet_layers, hypernet_embed)
         self.V = nn.Sequential(
-            nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, 1)
+            nn.Linear(state_dim, hypernet_embed),
+            nn.ReLU(inplace=True),
+            nn.Linear(hypernet_embed, 1),
         )
 
     def forward(self, agent_qs: torch.Tensor, states: torch.Tensor) -> torch.Tensor:

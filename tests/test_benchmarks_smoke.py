@@ -258,6 +258,10 @@ def test_against_revision_runs_both_versions_side_by_side():
     assert done.returncode == 0, done.stderr
     assert "revision (HEAD) seed 0" in done.stdout and "working tree" in done.stdout
     assert "median cpu" in done.stdout and "ratio" in done.stdout
+    assert "histories (all but the clock) equal for" in done.stdout
+    clean = subprocess.run(["git", "diff", "--quiet", "HEAD", "--", "qmix_tut"], check=False)
+    if clean.returncode == 0:  # a clean checkout (CI's): both versions train the same run
+        assert "equal for 1 of 1 seeds" in done.stdout
     bad = subprocess.run(
         [sys.executable, str(script), "no-such-revision", "--seeds", "1"],
         capture_output=True,
