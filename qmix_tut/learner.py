@@ -256,17 +256,18 @@ class QLearner:
             return reward + gamma * not_done * target_tot
         # G_t = r_t + gamma (1 - d_t) [(1 - lambda) Q(s_{t+1}) + lambda G_{t+1}], where
         # G_{t+1} exists only if step t+1 is real; otherwise it falls back to Q(s_{t+1}).
-        # The factors that do not depend on G are computed for all steps at once, and the
-        # tensors split into per-step views once: the loop then runs five small ops a step.
+        # Written as G_t = a_t + b_t G_{t+1}, with a_t = r_t + gamma (1 - d_t)(1 - c_t)
+        # Q(s_{t+1}) and b_t = gamma (1 - d_t) c_t, where c_t = lambda if step t+1 is real
+        # and 0 if not: a and b are computed for all steps at once, and the backward loop
+        # is one fused multiply-add (addcmul) a step.
         next_real = torch.cat([mask[:, 1:], torch.zeros_like(mask[:, :1])], dim=1)
-        lam_real = (self.td_lambda * next_real).unbind(1)
-        discount = (gamma * not_done).unbind(1)
-        q_next, r = target_tot.unbind(1), reward.unbind(1)
-        returns = [torch.zeros_like(q_next[0])] * len(r)
-        next_return = returns[0]
-        for t in reversed(range(len(r))):
-            bootstrap = q_next[t] + lam_real[t] * (next_return - q_next[t])
-            returns[t] = next_return = r[t] + discount[t] * bootstrap
+        discount = gamma * not_done
+        b = discount * (self.td_lambda * next_real)
+        a = torch.addcmul(reward, discount - b, target_tot)
+        a_t, b_t = a.unbind(1), b.unbind(1)
+        returns = list(a_t)  # the last step: b is 0 there, so G equals a
+        for t in range(len(a_t) - 2, -1, -1):
+            returns[t] = torch.addcmul(a_t[t], b_t[t], returns[t + 1])
         return torch.stack(returns, dim=1)
 
     # -- step 3: the loss ----------------------------------------------------------------

@@ -344,9 +344,16 @@ def test_lambda_targets_equal_the_step_by_step_recursion(lam, k):
     mask[2, 5:] = 0.0
     q = torch.randn(b, t, k, generator=g)
     learner = _learner("mlp", "vdn", "adam", gamma=0.97, td_lambda=lam)
+    # the learner folds the recursion into G_t = a_t + b_t G_{t+1}: the same sums in
+    # another order, so equal up to rounding (float32), and to 1e-12 in float64
     got = learner.targets(reward, terminated, mask, q)
     want = _reference_lambda_targets(0.97, lam, reward, terminated, mask, q)
-    assert torch.equal(got, want)
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+    args64 = [x.double() for x in (reward, terminated, mask, q)]
+    got64 = learner.targets(*args64)
+    want64 = _reference_lambda_targets(0.97, lam, *args64)
+    assert got64.dtype == torch.float64
+    torch.testing.assert_close(got64, want64, rtol=0, atol=1e-12)
 
 
 def test_targets_name_mismatched_shapes():
