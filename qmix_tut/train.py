@@ -33,12 +33,14 @@ Stopping and losing nothing:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
 import platform
 import shlex
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -164,14 +166,40 @@ def episode_seed(run_seed: int, episode: int, stream: int = 0) -> int:
     return int(np.random.SeedSequence([run_seed, stream, episode]).generate_state(1)[0] >> 1)
 
 
+@functools.lru_cache(maxsize=1)
+def source_commit() -> str:
+    """The git commit this package's code was checked out at, with ``+changes`` when its
+    files differ from that commit; ``unknown`` outside a git checkout (an installed wheel).
+    Recorded in each run's versions.json, so a stored run names the code that made it."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():  # a directory, or a file in a git worktree
+        return "unknown"
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        if head.returncode != 0:
+            return "unknown"
+        changed = subprocess.run(
+            ["git", "-C", str(root), "diff", "--quiet", "HEAD", "--", "qmix_tut"],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):  # no git, or it hangs
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if changed.returncode != 0 else "")
+
+
 def versions() -> dict[str, str]:
-    """The versions of Python, torch and the packages a run depends on."""
+    """The versions of Python, torch and the packages a run depends on, and the commit of
+    this package's code (:func:`source_commit`)."""
     from importlib import metadata
 
     found = {
         "python": platform.python_version(),
         "torch": str(torch.__version__),
         "qmix_tut": __version__,
+        "qmix_tut_commit": source_commit(),
     }
     for dist in ("numpy", "pettingzoo", "mpe2", "lbforaging", "gymnasium"):
         try:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +57,12 @@ def test_train_writes_a_complete_run_directory(run):
         config["algo"] == "qmix" and config["total_steps"] == 300 and config["eval_interval"] == 100
     )
     versions = json.loads((run / "versions.json").read_text())
-    assert {"python", "torch", "qmix_tut", "pettingzoo"} <= set(versions)
+    assert {"python", "torch", "qmix_tut", "qmix_tut_commit", "pettingzoo"} <= set(versions)
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():  # a checkout (CI's is a clone): the run names its commit
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        assert versions["qmix_tut_commit"] in (head, head + "+changes")
     with open(run / "history.csv") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["env_steps"]) for r in rows] == [0, 100, 200, 300]
