@@ -376,16 +376,26 @@ def run_state(run_dir: str | Path, config: Mapping[str, Any]) -> str:
     return "resume" if (run_dir / "checkpoint.pt").exists() else "new"
 
 
+BOOKKEEPING = {"checkpoint_interval", "checkpoint_seconds", "device", "threads", "preset_name"}
+"""Config fields that say how a run was kept or where it ran, not what it learned from."""
+
+
 def is_stored(stored_dir: str | Path, config: Mapping[str, Any]) -> bool:
     """Whether ``stored_dir`` (one run in the layout :func:`store_histories` writes) holds
-    the finished run of ``config``: the same config, every one of its ``total_steps``
-    evaluated. A run stored with another config (say a smaller budget) is not this run."""
+    the finished run of ``config``: the same config but for :data:`BOOKKEEPING` (an older
+    config.json without a field made since reads as that field's default), and every one
+    of its ``total_steps`` evaluated. A run stored with another budget, evaluation or
+    setting is not this run."""
+    from .config import Config
+
     stored_dir = Path(stored_dir)
     try:
-        stored = json.loads((stored_dir / "config.json").read_text())
-    except (OSError, ValueError):
+        stored = Config.from_dict(json.loads((stored_dir / "config.json").read_text()))
+    except (OSError, ValueError, TypeError):
         return False
-    same = stored == json.loads(json.dumps(dict(config)))  # as JSON writes and reads it
+    wanted = Config.from_dict(dict(config)).to_dict()
+    have = stored.to_dict()
+    same = all(have[k] == wanted[k] for k in wanted if k not in BOOKKEEPING)
     return same and _history_steps(stored_dir) >= config["total_steps"]
 
 

@@ -250,6 +250,12 @@ def test_runs_stored_elsewhere_count_as_done(tmp_path, capsys):
     assert not is_stored(stored_run, {**run.config, "total_steps": 300})  # another budget
     assert not is_stored(stored_run, {**run.config, "lr": 1e-3})  # another setting
     assert not is_stored(tmp_path / "store" / "nothing", run.config)
+    # bookkeeping differs, or a field made since is missing: still the same run
+    assert is_stored(stored_run, {**run.config, "checkpoint_interval": 0, "threads": 2})
+    saved = json.loads((stored_run / "config.json").read_text())
+    older = {k: v for k, v in saved.items() if k not in ("preset_name", "batched_env")}
+    (stored_run / "config.json").write_text(json.dumps(older))
+    assert is_stored(stored_run, run.config)
     report = run_sweep([run], tmp_path / "second", progress=False, stored=tmp_path / "store")
     [outcome] = report.outcomes
     assert outcome["status"] == "stored" and outcome["run_dir"] == str(stored_run)
