@@ -376,18 +376,17 @@ def run_state(run_dir: str | Path, config: Mapping[str, Any]) -> str:
     return "resume" if (run_dir / "checkpoint.pt").exists() else "new"
 
 
-BOOKKEEPING = {"checkpoint_interval", "checkpoint_seconds", "device", "threads", "preset_name"}
-"""Config fields that say how a run was kept or where it ran, not what it learned from."""
-
-
 def is_stored(stored_dir: str | Path, config: Mapping[str, Any]) -> bool:
     """Whether ``stored_dir`` (one run in the layout :func:`store_histories` writes) holds
-    the finished run of ``config``: the same config but for :data:`BOOKKEEPING` (an older
-    config.json without a field made since reads as that field's default), and every one
-    of its ``total_steps`` evaluated. A run stored with another budget, evaluation or
-    setting is not this run."""
+    the finished run of ``config``: the same config but for the fields a resumed run may
+    change other than its budget and evaluation (checkpoints, device, threads, preset
+    name: how it was kept, not what it learned; an older config.json without a field made
+    since reads as that field's default), and every one of its ``total_steps`` evaluated.
+    A run stored with another budget, evaluation or setting is not this run."""
     from .config import Config
+    from .rundir import RESUMABLE_CHANGES
 
+    bookkeeping = RESUMABLE_CHANGES - {"total_steps", "eval_interval", "eval_episodes"}
     stored_dir = Path(stored_dir)
     try:
         stored = Config.from_dict(json.loads((stored_dir / "config.json").read_text()))
@@ -395,7 +394,7 @@ def is_stored(stored_dir: str | Path, config: Mapping[str, Any]) -> bool:
         return False
     wanted = Config.from_dict(dict(config)).to_dict()
     have = stored.to_dict()
-    same = all(have[k] == wanted[k] for k in wanted if k not in BOOKKEEPING)
+    same = all(have[k] == wanted[k] for k in wanted if k not in bookkeeping)
     return same and _history_steps(stored_dir) >= config["total_steps"]
 
 
@@ -648,8 +647,9 @@ def run_sweep(
         if run_state(run_dir, run.config) == "finished":
             outcomes[i] = _outcome(spec, run_dir, "skipped")
             continue
-        if stored is not None and is_stored(Path(stored) / run.directory, run.config):
-            outcomes[i] = _outcome(spec, Path(stored) / run.directory, "stored")
+        stored_dir = None if stored is None else Path(stored) / run.directory
+        if stored_dir is not None and is_stored(stored_dir, run.config):
+            outcomes[i] = _outcome(spec, stored_dir, "stored")
             continue
         starts_before[str(run_dir)] = _starts(run_dir)
         to_run.append((i, run, run_dir))
