@@ -23,6 +23,11 @@ sweep runs one run per core. Nothing is lost and nothing is done twice:
    ``run_sweep(..., stored=DIR)`` (``qmix-tut sweep --stored DIR``) finds them there with
    the same config and every step: a long sweep can be spread over several jobs or
    machines that share no disk, storing what each one finished.
+5. every run trains with the code the sweep was started with: each task compares the
+   package's source (:func:`code_fingerprint`) with the driver's and fails at once, with
+   both places named, if they differ. Ray puts the directory a sweep is started from
+   first on its workers' import path, so a sweep started inside another checkout of this
+   package would otherwise train with that checkout's code.
 
 >>> runs = plan_sweep(envs=["two_step"], algos=["qmix", "vdn"], seeds=[0, 1], steps=300,
 ...                   settings={"lr": [5e-4, 1e-3]})
@@ -38,6 +43,7 @@ sweep runs one run per core. Nothing is lost and nothing is done twice:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -426,13 +432,55 @@ def _record_start(run_dir: Path, spec: dict[str, Any]) -> int:
     return record["starts"]
 
 
-def execute_run(spec: dict[str, Any], run_dir: str, crash_after_checkpoint: bool = False) -> dict:
+def code_fingerprint(root: str | Path | None = None) -> str:
+    """A hash of this package's Python source (every ``.py`` file under it, with its path):
+    equal for two copies of the same code wherever they are installed. ``root``: another
+    copy's package directory (default: this one)."""
+    root = Path(__file__).resolve().parent if root is None else Path(root)
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class CodeMismatchError(RuntimeError):
+    """A sweep's worker imports other code than the process that started the sweep."""
+
+
+def check_code(expected: Mapping[str, str]) -> None:
+    """Raise :class:`CodeMismatchError` unless this process's package source has the
+    fingerprint ``expected["fingerprint"]`` (``expected["path"]``: where the driver's is)."""
+    here = code_fingerprint()
+    if here == expected["fingerprint"]:
+        return
+    mine = Path(__file__).resolve().parent
+    raise CodeMismatchError(
+        f"this worker imports qmix_tut from {mine} (source {here}), but the sweep was started "
+        f"with {expected['path']} (source {expected['fingerprint']}); the run was not "
+        "started. Ray puts the directory a sweep is started from first on its workers' "
+        "import path: start the sweep from a directory that holds no other copy of "
+        "qmix_tut (or from the checkout whose code it should run), and on a cluster install "
+        "the same code on every node."
+    )
+
+
+def execute_run(
+    spec: dict[str, Any],
+    run_dir: str,
+    crash_after_checkpoint: bool = False,
+    code: Mapping[str, str] | None = None,
+) -> dict:
     """Train one run of a sweep into ``run_dir`` (continuing its checkpoint if it has one).
 
     This is what each Ray task calls; it may be called directly too. Returns the run's
     outcome. ``crash_after_checkpoint`` is for tests: the process kills itself (SIGKILL,
     as an out-of-memory killer would) once, at the first evaluation after a checkpoint.
+    ``code``: the driver's ``{"fingerprint": ..., "path": ...}``; the run fails with
+    :class:`CodeMismatchError` before it touches ``run_dir`` if this process's code differs.
     """
+    if code is not None:
+        check_code(code)
     from . import train
     from .config import Config
 
@@ -666,10 +714,11 @@ def run_sweep(
                 execute_run
             )
             pending = {}
+            code = {"fingerprint": code_fingerprint(), "path": str(Path(__file__).resolve().parent)}
             for i, run, run_dir in to_run:
                 spec = {"task": run.task, "variant": run.variant, "seed": run.seed,
                         "config": run.config}  # fmt: skip
-                ref = task.remote(spec, str(run_dir), _crash_after_checkpoint)
+                ref = task.remote(spec, str(run_dir), _crash_after_checkpoint, code)
                 pending[ref] = (i, spec, run_dir)
             while pending:
                 # a short wait in a loop, so that Ctrl-C reaches Python between waits

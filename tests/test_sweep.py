@@ -3,6 +3,7 @@ Ray instance that skip finished runs, survive killed workers and report failed r
 
 import csv
 import json
+import os
 import re
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from qmix_tut import Config, train
 from qmix_tut.cli import main
 from qmix_tut.stats import read_runs
 from qmix_tut.sweep import (
+    CodeMismatchError,
     _start_ray,
+    code_fingerprint,
     execute_run,
     is_stored,
     load_sweep_file,
@@ -237,6 +240,30 @@ def test_a_run_is_trained_once_and_then_skipped(tmp_path):
     # more steps: the run continues from its checkpoint
     longer = {**run.config, "total_steps": 300}
     assert run_state(run_dir, longer) == "resume"
+
+
+def test_a_worker_with_other_code_refuses_the_run(tmp_path):
+    """The fingerprint is the source, not the place: a copy elsewhere matches, one changed
+    line does not; a run given another fingerprint fails before it writes anything."""
+    import shutil
+
+    package = ROOT / "qmix_tut"
+    copy = tmp_path / "copy" / "qmix_tut"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert code_fingerprint(copy) == code_fingerprint() == code_fingerprint(package)
+    with open(copy / "learner.py", "a") as f:
+        f.write("# changed\n")
+    assert code_fingerprint(copy) != code_fingerprint()
+    [run] = plan_sweep(["two_step"], ["vdn"], [0], steps=200, settings=TINY)
+    spec = {"task": run.task, "variant": run.variant, "seed": run.seed, "config": run.config}
+    run_dir = tmp_path / run.directory
+    driver = {"fingerprint": code_fingerprint(copy), "path": str(copy)}
+    with pytest.raises(CodeMismatchError, match=re.escape(str(copy))) as err:
+        execute_run(spec, str(run_dir), code=driver)
+    assert str(package) in str(err.value) and "was not started" in str(err.value)
+    assert not run_dir.parent.exists()
+    mine = {"fingerprint": code_fingerprint(), "path": str(package)}
+    assert execute_run(spec, str(run_dir), code=mine)["status"] == "trained"
 
 
 def test_runs_stored_elsewhere_count_as_done(tmp_path, capsys):
@@ -468,3 +495,32 @@ def test_ctrl_c_stops_a_running_sweep_and_the_same_command_continues_it(tmp_path
     assert (history.parent / "result.pt").exists()
     record = json.loads(record_path(history.parent).read_text())
     assert record["starts"] == 2  # resumed, not started over
+
+
+@pytest.mark.slow
+def test_a_sweep_started_beside_another_copy_of_the_package_fails_clearly(tmp_path):
+    """Ray puts the directory a sweep starts from first on its workers' import path: a sweep
+    started inside another (changed) copy of the package must not train with that copy."""
+    import shutil
+    import subprocess
+    import sys
+
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "qmix_tut", other / "qmix_tut",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    with open(other / "qmix_tut" / "learner.py", "a") as f:
+        f.write("# another version of the code\n")
+    driver = tmp_path / "driver" / "sweep.py"
+    driver.parent.mkdir()
+    driver.write_text("import sys\nfrom qmix_tut.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    out = tmp_path / "sw"
+    argv = [sys.executable, str(driver), "sweep", "--env", "two_step", "--algo", "vdn",
+            "--seed", "0", "--steps", "100", "--set", "eval_interval=50", "--out", str(out),
+            "--cpus", "1", "--quiet"]  # fmt: skip
+    done = subprocess.run(argv, cwd=other, capture_output=True, text=True, timeout=300,
+                          check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    text = done.stdout + done.stderr
+    assert done.returncode == 1, text
+    assert "1 failed" in text and "CodeMismatchError" in text, text
+    assert str(other / "qmix_tut") in text and str(ROOT / "qmix_tut") in text, text
+    assert not (out / "two_step" / "vdn" / "seed0").exists()
