@@ -759,6 +759,10 @@ def _loop(
                         # always finish with an evaluation at the final step
                         trainer.next_eval = min(trainer.next_eval, trainer.env_steps)
                 stop_signal = guard.signal_name
+                if trainer.env_steps >= config.total_steps:
+                    # a stop asked for in the last round came when every step was done and
+                    # the final evaluation made: the run is complete, nothing to resume
+                    stop_signal = None
                 bar.close()
                 result = trainer.result(
                     interrupted=stop_signal is not None, stop_signal=stop_signal

@@ -157,3 +157,18 @@ def test_two_runs_on_one_directory(tmp_path):
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 143, stderr
     assert load(out).config.total_steps == 1_000_000  # the first run's files, untouched
+
+
+def test_a_stop_asked_for_in_the_last_round_leaves_a_finished_run(tmp_path, straight):
+    """A signal that lands once every step is done (here: at the final evaluation) does not
+    mark the run interrupted: it is complete, and nothing is left to resume."""
+    config = Config.preset("two_step_paper", total_steps=STEPS, eval_interval=EVAL, eval_episodes=2)
+
+    def at_the_end(row: dict[str, float]) -> None:
+        if row["env_steps"] >= STEPS:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    result = train(config, progress=False, run_dir=tmp_path / "run", callback=at_the_end)
+    assert not result.interrupted
+    assert same(result.history, straight)
+    assert not load(tmp_path / "run").interrupted
