@@ -57,6 +57,8 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+from ._paths import PACKAGE_DIR
+
 # Beside each run directory (train keeps the run directory itself to its own files):
 # the run's place in the sweep and how often it was started, and the mark left by the
 # test hook that kills a worker once.
@@ -436,7 +438,7 @@ def code_fingerprint(root: str | Path | None = None) -> str:
     """A hash of this package's Python source (every ``.py`` file under it, with its path):
     equal for two copies of the same code wherever they are installed. ``root``: another
     copy's package directory (default: this one)."""
-    root = Path(__file__).resolve().parent if root is None else Path(root)
+    root = PACKAGE_DIR if root is None else Path(root)
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
@@ -454,9 +456,8 @@ def check_code(expected: Mapping[str, str]) -> None:
     here = code_fingerprint()
     if here == expected["fingerprint"]:
         return
-    mine = Path(__file__).resolve().parent
     raise CodeMismatchError(
-        f"this worker imports qmix_tut from {mine} (source {here}), but the sweep was started "
+        f"this worker imports qmix_tut from {PACKAGE_DIR} (source {here}), but the sweep was started "
         f"with {expected['path']} (source {expected['fingerprint']}); the run was not "
         "started. Ray puts the directory a sweep is started from first on its workers' "
         "import path: start the sweep from a directory that holds no other copy of "
@@ -714,7 +715,7 @@ def run_sweep(
                 execute_run
             )
             pending = {}
-            code = {"fingerprint": code_fingerprint(), "path": str(Path(__file__).resolve().parent)}
+            code = {"fingerprint": code_fingerprint(), "path": str(PACKAGE_DIR)}
             for i, run, run_dir in to_run:
                 spec = {"task": run.task, "variant": run.variant, "seed": run.seed,
                         "config": run.config}  # fmt: skip
