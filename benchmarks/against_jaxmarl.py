@@ -30,6 +30,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,9 +81,20 @@ TARGET_RATIO = 0.5
 """Issue 19's target: CPU seconds to the held level at most half of JaxMARL's."""
 
 CHILD = """
-import json, sys, time
+import json, os, resource, sys, time
 spec = json.loads(sys.argv[1])
 sys.path.insert(0, spec["root"])
+
+
+def process_cpu():
+    # this process's CPU seconds and those of the children it has waited for: the C++
+    # compiler that torch.compile runs (Config.compile) is one
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+time.process_time = process_cpu
 import torch
 torch.set_num_threads(spec["threads"])
 from qmix_tut import Config, train
@@ -118,12 +130,20 @@ print(json.dumps({"curve": curve, "cpu": time.process_time(),
                   "eval_wall": eval_wall[0],
                   "torch": torch.__version__}))
 """
-"""One run in a fresh process: CPU seconds are the process's own (``time.process_time``
-counts from its start), wall seconds run from just before the parent started it."""
+"""One run in a fresh process: CPU seconds are the process's own and its waited-for
+children's (counted from its start), wall seconds run from just before the parent started
+it. torch.compile (``--set compile=true``) compiles in the process itself
+(``TORCHINDUCTOR_COMPILE_THREADS=1``), so that every CPU second it takes is counted."""
 
 
-def run_once(seed: int, threads: int, steps: int, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train one seed in a fresh process; returns its curve and end-of-run clocks."""
+def run_once(
+    seed: int, threads: int, steps: int, overrides: dict[str, Any], cache: str | None = None
+) -> dict[str, Any]:
+    """Train one seed in a fresh process; returns its curve and end-of-run clocks.
+
+    ``cache`` is torch.compile's cache folder for the run (``TORCHINDUCTOR_CACHE_DIR``);
+    None: a fresh empty one, removed afterwards, so that the run compiles from scratch.
+    """
     spec = {
         "root": str(ROOT),
         "preset": PRESET,
@@ -133,13 +153,20 @@ def run_once(seed: int, threads: int, steps: int, overrides: dict[str, Any]) -> 
         "overrides": overrides,
         "started": time.time(),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(spec)],
-        capture_output=True,
-        text=True,
-        cwd=tempfile.gettempdir(),  # so that only ROOT's package is imported
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="qmix-tut-compile-") as fresh:
+        env = {
+            **os.environ,
+            "TORCHINDUCTOR_CACHE_DIR": cache or fresh,
+            "TORCHINDUCTOR_COMPILE_THREADS": "1",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            cwd=tempfile.gettempdir(),  # so that only ROOT's package is imported
+            env=env,
+            check=False,
+        )
     if done.returncode != 0:
         raise SystemExit(f"seed {seed} with {threads} thread(s) failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -394,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
         "candidate setting the same way as the preset",
     )  # fmt: skip
     parser.add_argument(
+        "--compile-cache", choices=("cold", "warm"), default="cold",
+        help="with --set compile=true: cold (default) gives every run an empty torch.compile "
+        "cache, so each pays the whole compilation; warm fills one cache by an untimed "
+        "warm-up run first, as a machine that has trained the preset before has",
+    )  # fmt: skip
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 1 seed, 1 thread, 1,200 steps"
     )
     args = parser.parse_args(argv)
@@ -428,16 +461,27 @@ def main(argv: list[str] | None = None) -> int:
     else:
         steps = args.steps or Config.preset(PRESET, **changes).total_steps
 
+    compiled = bool(Config.preset(PRESET, **changes).compile)
+    cache_dir = tempfile.mkdtemp(prefix="qmix-tut-compile-") if compiled else None
+    cache = cache_dir if compiled and args.compile_cache == "warm" else None
     info = machine()
     changed = "".join(f", {k}={v}" for k, v in changes.items())
+    if compiled:
+        changed += f", torch.compile cache {args.compile_cache}"
     print(f"QMIX, preset {PRESET!r}{changed} on mpe:simple_spread: {seeds} seed(s), {steps:,} "
           f"env steps each, threads {threads}, a fresh process per run; {info['cpu_count']} "
           f"cores, load average {', '.join(f'{x:.1f}' for x in info['load_average'])}"
           + (" (smoke run: not a measurement)" if args.quick else ""), flush=True)  # fmt: skip
+    warmup: dict[str, Any] | None = None
+    if cache is not None:  # an untimed run of a few updates fills the cache
+        raw = run_once(0, threads[0], 2_000, {**overrides, "eval_episodes": 0}, cache)
+        warmup = {"cpu": raw["cpu"], "wall": raw["wall"], "steps": 2_000}
+        print(f"  warm-up (not timed below): 2,000 steps, {raw['cpu']:.1f} CPU s, "
+              f"{raw['wall']:.1f} wall s, compiling into {cache}", flush=True)  # fmt: skip
     runs: dict[int, list[dict[str, Any]]] = {t: [] for t in threads}
     for seed in range(seeds):
         for t in threads:
-            run = summarise(run_once(seed, t, steps, overrides), seed, t)
+            run = summarise(run_once(seed, t, steps, overrides, cache), seed, t)
             runs[t].append(run)
             print(f"  seed {seed}, {t} thread(s), k steps / CPU s / wall s: first >= -57 "
                   f"{_at(run['first_easy'])}; first >= -48.6 {_at(run['first_hard'])}; held "
@@ -458,6 +502,8 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {**info, "torch": torch_version, "load_average_end": list(os.getloadavg())},
             "settings": {"preset": PRESET, "changes": changes, "seeds": seeds, "steps": steps, "threads": threads,
                          "overrides": overrides, "quick": args.quick, "window": HELD_WINDOW,
+                         "compile_cache": args.compile_cache if compiled else None,
+                         "warmup": warmup,
                          "targets": [EASY, HARD]},
             "jaxmarl": {"source": JAXMARL_SOURCE, **JAXMARL},
             "issue_19_ours": ISSUE_19_OURS,
@@ -467,6 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         args.json.write_text(json.dumps(_json_safe(data), indent=1) + "\n")
         print(f"\nwrote {args.json}")
+    if cache_dir is not None:
+        shutil.rmtree(cache_dir, ignore_errors=True)
     return 0
 
 

@@ -373,3 +373,56 @@ def test_next_values_pick_available_actions_only(double_q):
     with torch.no_grad():
         target_q = learner.episode_q_values(learner.target_agent, inputs)[:, 1:]
     assert torch.equal(learner.next_values(batch), target_q[..., 2])
+
+
+# -- torch.compile (Config.compile) ------------------------------------------------------------
+@pytest.mark.slow  # a real compilation: about 30 s
+def test_the_compiled_update_matches_the_plain_one_to_float_rounding():
+    plain, compiled = _learner(td_lambda=0.6, tau=0.01), _learner(td_lambda=0.6, tau=0.01)
+    compiled.compile()
+    assert compiled.compiled and not plain.compiled
+    for step in range(3):  # the first compiles; the next two run the generated code
+        batch = _batch(10 + step)
+        a, b = plain.update(batch), compiled.update(batch)
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-5), key
+    assert compiled.compiled  # no fallback happened
+    for p, q in zip(plain.params + plain.target_params, compiled.params + compiled.target_params,
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-5)
+
+
+def test_a_compiler_that_fails_leaves_a_warning_and_the_plain_update(monkeypatch):
+    def broken(*args, **kwargs):
+        def run(batch):
+            raise RuntimeError("no C++ compiler found\nmore detail")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken)
+    plain, fallback = _learner(), _learner(compile=True)
+    assert fallback.compiled
+    batch = _batch(3)
+    expected = plain.update(batch)
+    with pytest.warns(
+        RuntimeWarning,
+        match="torch.compile failed .RuntimeError: no C.. compiler found.; the learner goes on uncompiled",
+    ):
+        got = fallback.update(batch)
+    assert got == expected and not fallback.compiled  # the plain update, bit for bit
+    assert fallback.update(_batch(4)) == plain.update(_batch(4))
+
+
+def test_an_error_in_the_batch_is_not_taken_for_a_compiler_failure(monkeypatch):
+    def broken(*args, **kwargs):
+        def run(batch):
+            raise RuntimeError("compiler trouble")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken)
+    learner = _learner(compile=True)
+    batch = _batch(5)
+    batch["state"] = batch["state"][..., :3]  # the mixer expects 7 state features
+    with pytest.raises(ValueError, match="state"):
+        learner.update(batch)
