@@ -338,7 +338,9 @@ class QLearner:
         each (``cpp.vec_isa_ok``), which would take longer than the compilation itself.
         """
         on_cpu = all(p.device.type == "cpu" for p in self.params)
-        options = {"cpp_wrapper": True, "cpp.vec_isa_ok": True} if on_cpu else None
+        options: dict[str, Any] | None = (
+            {"cpp_wrapper": True, "cpp.vec_isa_ok": True} if on_cpu else None
+        )
         self._forward = torch.compile(self.forward_loss, dynamic=False, options=options)
         self.compiled = True
 
