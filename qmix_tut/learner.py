@@ -32,6 +32,7 @@ One update is three small public steps, which a reader (or a widget) can call on
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -337,6 +338,15 @@ class QLearner:
         instructions the CPU reports are used without first test-compiling a program for
         each (``cpp.vec_isa_ok``), which would take longer than the compilation itself.
         """
+        # torch's C++ build helpers, imported on the way, warn that a CUDA build of torch
+        # finds no CUDA runtime: true on every CPU-only machine, and no concern here
+        cpp_logger = logging.getLogger("torch.utils.cpp_extension")
+        level = cpp_logger.level
+        cpp_logger.setLevel(logging.ERROR)
+        try:
+            import torch.utils.cpp_extension  # noqa: F401
+        finally:
+            cpp_logger.setLevel(level)
         on_cpu = all(p.device.type == "cpu" for p in self.params)
         options: dict[str, Any] | None = (
             {"cpp_wrapper": True, "cpp.vec_isa_ok": True} if on_cpu else None

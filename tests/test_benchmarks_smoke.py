@@ -189,6 +189,31 @@ def test_against_jaxmarl_quick_run_in_a_fresh_process(tmp_path):
     )
     assert bad.returncode == 2 and "--seeds must be at least 1" in bad.stderr
     assert "Traceback" not in bad.stderr
+    bad = subprocess.run(
+        [sys.executable, str(script), "--quick", "--compile-cache", "hot"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "--compile-cache" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_against_jaxmarl_times_a_compiled_learner_with_a_warm_cache(tmp_path):
+    import json
+    import subprocess
+
+    out = tmp_path / "compiled.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "against_jaxmarl.py"), "--quick", "--json", str(out),
+         "--set", "compile=true", "--compile-cache", "warm"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "compile=True, torch.compile cache warm" in done.stdout
+    assert "warm-up (not timed below): 2,000 steps" in done.stdout
+    data = json.loads(out.read_text())
+    assert data["settings"]["compile_cache"] == "warm" and data["settings"]["warmup"]["cpu"] > 0
+    (run,) = data["runs"]["1"]
+    assert [c["env_steps"] for c in run["curve"]] == list(range(0, 1201, 200))
 
 
 def test_update_comparison_runs_both_learners_on_the_same_batch():
@@ -314,3 +339,31 @@ def test_levels_table_counts_reached_and_held_runs(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         levels.main([str(tmp_path / "steady" / "qmix" / "seed0" / "history.csv")])
     assert stop.value.code == 2
+
+
+@pytest.mark.slow
+def test_compiled_learner_benchmark_quick_run(tmp_path):
+    import json
+    import subprocess
+
+    script = BENCH / "compiled_learner.py"
+    out = tmp_path / "compiled.json"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--json", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "training after the first update, compiled / plain:" in done.stdout
+    data = json.loads(out.read_text())
+    assert [r["compiled"] for kind in ("plain", "cold", "warm") for r in data["runs"][kind]] == [
+        False, True, True,
+    ]  # fmt: skip
+    for kind in ("plain", "cold", "warm"):
+        (run,) = data["runs"][kind]
+        assert run["steps_after"] > 0 and run["train_after"] > 0 and run["startup"] > 0
+    bad = subprocess.run(
+        [sys.executable, str(script), "--steps", "100"], capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "--steps must be at least 2000" in bad.stderr
+    assert "Traceback" not in bad.stderr
