@@ -392,14 +392,20 @@ def test_the_compiled_update_matches_the_plain_one_to_float_rounding():
         torch.testing.assert_close(q, p, rtol=1e-4, atol=1e-5)
 
 
-def test_a_compiler_that_fails_leaves_a_warning_and_the_plain_update(monkeypatch):
-    def broken(*args, **kwargs):
+def _failing_compiler(message):
+    """A stand-in for torch.compile whose compiled function raises ``message``."""
+
+    def compile_(*args, **kwargs):
         def run(batch):
-            raise RuntimeError("no C++ compiler found\nmore detail")
+            raise RuntimeError(message)
 
         return run
 
-    monkeypatch.setattr(torch, "compile", broken)
+    return compile_
+
+
+def test_a_compiler_that_fails_leaves_a_warning_and_the_plain_update(monkeypatch):
+    monkeypatch.setattr(torch, "compile", _failing_compiler("no C++ compiler found\nmore detail"))
     plain, fallback = _learner(), _learner(compile=True)
     assert fallback.compiled
     batch = _batch(3)
@@ -414,13 +420,7 @@ def test_a_compiler_that_fails_leaves_a_warning_and_the_plain_update(monkeypatch
 
 
 def test_an_error_in_the_batch_is_not_taken_for_a_compiler_failure(monkeypatch):
-    def broken(*args, **kwargs):
-        def run(batch):
-            raise RuntimeError("compiler trouble")
-
-        return run
-
-    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(torch, "compile", _failing_compiler("compiler trouble"))
     learner = _learner(compile=True)
     batch = _batch(5)
     batch["state"] = batch["state"][..., :3]  # the mixer expects 7 state features
