@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         lists = [k for k, v in changes.items() if isinstance(v, list)]
         if lists:
             raise ValueError(f"--set takes one value per field, got several for {lists[0]}")
-        Config.preset(PRESET, **changes)  # names a bad field or value before any run
+        preset = Config.preset(PRESET, **changes)  # names a bad field or value before any run
     except (TypeError, ValueError) as err:
         parser.error(str(err))
     overrides: dict[str, Any] = dict(changes)
@@ -459,11 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps or QUICK["steps"]
         overrides.update(eval_interval=QUICK["eval_interval"], eval_episodes=QUICK["eval_episodes"])
     else:
-        steps = args.steps or Config.preset(PRESET, **changes).total_steps
+        steps = args.steps or preset.total_steps
 
-    compiled = bool(Config.preset(PRESET, **changes).compile)
-    cache_dir = tempfile.mkdtemp(prefix="qmix-tut-compile-") if compiled else None
-    cache = cache_dir if compiled and args.compile_cache == "warm" else None
+    compiled = preset.compile
+    # warm: one cache for every run; cold: run_once gives each run an empty one of its own
+    warm = compiled and args.compile_cache == "warm"
+    cache = tempfile.mkdtemp(prefix="qmix-tut-compile-") if warm else None
     info = machine()
     changed = "".join(f", {k}={v}" for k, v in changes.items())
     if compiled:
@@ -513,8 +514,8 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         args.json.write_text(json.dumps(_json_safe(data), indent=1) + "\n")
         print(f"\nwrote {args.json}")
-    if cache_dir is not None:
-        shutil.rmtree(cache_dir, ignore_errors=True)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
     return 0
 
 

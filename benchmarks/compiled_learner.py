@@ -127,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         "total_cold": medians["cold"]["total"] / plain["total"],
         "total_warm": medians["warm"]["total"] / plain["total"],
     }
-    extra_cold = (medians["cold"]["startup"] + medians["cold"]["first_learning_round"]) - (
-        plain["startup"] + plain["first_learning_round"]
-    )
-    extra_warm = (medians["warm"]["startup"] + medians["warm"]["first_learning_round"]) - (
-        plain["startup"] + plain["first_learning_round"]
-    )
+
+    def extra(kind: str) -> float:  # CPU s before training runs at its steady pace
+        m, p = medians[kind], plain
+        return m["startup"] + m["first_learning_round"] - p["startup"] - p["first_learning_round"]
+
+    extra_cold, extra_warm = extra("cold"), extra("warm")
     saved = plain["per_1000_steps"] - medians["cold"]["per_1000_steps"]
     print(f"\ntraining after the first update, compiled / plain: {ratios['per_1000_steps']:.3f}")
     print(f"whole {steps:,}-step run, compiled / plain: cold {ratios['total_cold']:.3f}, warm "
