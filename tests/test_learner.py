@@ -101,6 +101,31 @@ def test_update_equals_a_hand_written_optimizer_step(kind, agent_kind):
     assert clipped  # the clipped path was exercised
 
 
+@pytest.mark.parametrize("agent_kind", ["mlp", "rnn"])
+@pytest.mark.parametrize("double_q", [True, False])
+def test_the_target_agent_run_first_changes_no_value(agent_kind, double_q):
+    # forward_loss runs the target agent before the online one (for the CPU's cache); the
+    # loss must be, bit for bit, the one computed online first, as the steps read
+    learner = _learner(agent_kind, "qmix", "adam")
+    learner.double_q = double_q
+    batch = _batch(2)
+    inputs = learner.agent_inputs(batch)
+    given = learner.next_values(batch, target_q=learner.target_agent_values(inputs))
+    assert torch.equal(given, learner.next_values(batch))
+    loss, sums = learner.forward_loss(batch)
+    q = learner.episode_q_values(learner.agent, inputs)
+    mask = batch["mask"].unsqueeze(-1)
+    y = learner.targets(
+        batch["reward"].unsqueeze(-1),
+        batch["terminated"].unsqueeze(-1),
+        mask,
+        learner.next_values(batch, q=q, inputs=inputs),
+    )
+    online_first, _ = learner.loss(learner.q_tot_taken(batch, q), y, mask)
+    assert torch.equal(loss, online_first)
+    assert torch.equal(sums[1], (y * mask).sum())
+
+
 def test_update_reports_the_five_statistics():
     learner = _learner()
     stats = learner.update(_batch(0))
