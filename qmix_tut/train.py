@@ -256,8 +256,8 @@ def keep_freed_memory() -> bool:
     of up to 32 MiB come from the heap, and up to 1 GiB of free heap is kept) the faults
     are gone, at the price of the process keeping its peak memory until it ends. The
     values computed do not change. Process-wide and for the process's lifetime (the C
-    library cannot tell its earlier settings); applied by
-    :func:`train`. A no-op, returning False, on C libraries other than glibc.
+    library cannot tell its earlier settings); applied by :func:`train`. A no-op,
+    returning False, on C libraries other than glibc.
     """
     global _malloc_kept
     if _malloc_kept is None:
@@ -266,7 +266,7 @@ def keep_freed_memory() -> bool:
             try:
                 mallopt = ctypes.CDLL(None).mallopt
             except (OSError, AttributeError):
-                return False
+                return _malloc_kept
             mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
             _malloc_kept = all(mallopt(k, v) == 1 for k, v in _MALLOC_SETTINGS.items())
     return _malloc_kept

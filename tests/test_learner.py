@@ -39,6 +39,13 @@ def _batch(seed, b=6, t=5):
     }
 
 
+def _targets(learner, batch, target_tot):
+    """The batch's TD targets from ``target_tot``, and its mask [B, T, 1]."""
+    mask = batch["mask"].unsqueeze(-1)
+    reward, terminated = batch["reward"].unsqueeze(-1), batch["terminated"].unsqueeze(-1)
+    return learner.targets(reward, terminated, mask, target_tot), mask
+
+
 def _weights(learner):
     return [p.detach().clone() for p in learner.params]
 
@@ -82,13 +89,8 @@ def test_update_equals_a_hand_written_optimizer_step(kind, agent_kind):
         hand.optimizer.zero_grad()
         inputs = hand.agent_inputs(batch)
         q = hand.episode_q_values(hand.agent, inputs)
-        mask = batch["mask"].unsqueeze(-1)
-        y = hand.targets(
-            batch["reward"].unsqueeze(-1),
-            batch["terminated"].unsqueeze(-1),
-            mask,
-            learner.next_values(batch),  # same target networks: they never change here
-        )
+        # same target networks: they never change here
+        y, mask = _targets(hand, batch, learner.next_values(batch))
         loss, _ = hand.loss(hand.q_tot_taken(batch, q), y, mask)
         loss.backward()
         with torch.no_grad():
@@ -114,13 +116,7 @@ def test_the_target_agent_run_first_changes_no_value(agent_kind, double_q):
     assert torch.equal(given, learner.next_values(batch))
     loss, sums = learner.forward_loss(batch)
     q = learner.episode_q_values(learner.agent, inputs)
-    mask = batch["mask"].unsqueeze(-1)
-    y = learner.targets(
-        batch["reward"].unsqueeze(-1),
-        batch["terminated"].unsqueeze(-1),
-        mask,
-        learner.next_values(batch, q=q, inputs=inputs),
-    )
+    y, mask = _targets(learner, batch, learner.next_values(batch, q=q, inputs=inputs))
     online_first, _ = learner.loss(learner.q_tot_taken(batch, q), y, mask)
     assert torch.equal(loss, online_first)
     assert torch.equal(sums[1], (y * mask).sum())
@@ -141,13 +137,7 @@ def test_statistics_are_means_over_real_steps():
     with torch.no_grad():
         q = learner.episode_q_values(learner.agent, inputs)
         q_tot = learner.q_tot_taken(batch, q)
-        mask = batch["mask"].unsqueeze(-1)
-        y = learner.targets(
-            batch["reward"].unsqueeze(-1),
-            batch["terminated"].unsqueeze(-1),
-            mask,
-            learner.next_values(batch),
-        )
+        y, mask = _targets(learner, batch, learner.next_values(batch))
     real = batch["mask"].bool()
     stats = learner.update(batch)
     assert stats["q_taken"] == pytest.approx(float(q_tot[..., 0][real].mean()), rel=1e-5)
