@@ -243,6 +243,20 @@ class Config:
         reference="PyMARL rmsprop; EPyMARL adam",
     )
     lr: float = _doc(5e-4, "learning rate", allowed="> 0")
+    lr_finish: float = _doc(
+        1e-4,
+        "the learning rate after the linear annealing (lr_anneal_steps > 0 only); COMA's "
+        "critic_lr falls in the same proportion",
+        allowed="> 0",
+    )
+    lr_anneal_steps: int = _doc(
+        0,
+        "how long the learning rate takes to fall linearly from lr to lr_finish; 0 keeps lr "
+        "for the whole run",
+        unit="env steps",
+        allowed=">= 0",
+        reference="PyMARL: a constant lr; JaxMARL's QMIX: a linear decay to 0 over the run",
+    )
     optim_alpha: float = _doc(
         0.99,
         "RMSprop's smoothing constant of the squared gradients (unused by Adam)",
@@ -388,6 +402,8 @@ class Config:
         _at_least("updates_per_round", self.updates_per_round, 0)
         _unit("gamma", self.gamma)
         _positive("lr", self.lr)
+        _positive("lr_finish", self.lr_finish)
+        _at_least("lr_anneal_steps", self.lr_anneal_steps, 0)
         _unit("optim_alpha", self.optim_alpha)
         _positive("optim_eps", self.optim_eps)
         _positive("grad_clip", self.grad_clip)

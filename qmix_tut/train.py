@@ -506,6 +506,7 @@ class Trainer:
         on_policy = spec(c.algo).on_policy
         if not on_policy and len(self.buffer) < c.batch_size:
             return
+        self.anneal_learning_rates()
         for _ in range(c.updates_per_round):
             batch = episodes if on_policy else self.buffer.sample(c.batch_size, self.sample_rng)
             stats = self.learner.update(batch, self.episodes)
@@ -514,6 +515,25 @@ class Trainer:
             for key, values in self.recent_stats.items():
                 if key in stats:
                     values.append(float(stats[key]))  # type: ignore[literal-required]
+
+    def anneal_learning_rates(self) -> None:
+        """With ``lr_anneal_steps > 0``, set the optimizers' learning rates for this env step:
+        lr falls linearly to lr_finish (and COMA's critic_lr in the same proportion). Derived
+        from the env step alone, so a resumed run continues on the same schedule."""
+        c = self.config
+        if c.lr_anneal_steps == 0:
+            return
+        lr = epsilon_at(self.env_steps, c.lr, c.lr_finish, c.lr_anneal_steps)
+        if isinstance(self.learner, QLearner):
+            pairs = [(self.learner.optimizer, lr)]
+        else:
+            pairs = [
+                (self.learner.actor_optimizer, lr),
+                (self.learner.critic_optimizer, c.critic_lr * lr / c.lr),
+            ]
+        for optimizer, value in pairs:
+            for group in optimizer.param_groups:
+                group["lr"] = value
 
     def evaluate(self) -> tuple[float, float]:
         """Greedy returns over ``eval_episodes`` fresh episodes (mean, std)."""

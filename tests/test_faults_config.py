@@ -26,11 +26,11 @@ INT_MIN = {
     "hypernet_embed": 1, "num_envs": 1, "epsilon_anneal_steps": 1, "buffer_size": 1,
     "batch_size": 1, "updates_per_round": 0, "target_update_interval": 1,
     "eval_interval": 1, "eval_episodes": 0, "checkpoint_interval": 0,
-    "critic_hidden_dim": 1,
+    "critic_hidden_dim": 1, "lr_anneal_steps": 0,
 }  # fmt: skip
 # float fields by the range they allow
 UNIT = {"epsilon_start", "epsilon_finish", "gamma", "optim_alpha", "tau", "td_lambda"}
-POSITIVE = {"lr", "optim_eps", "grad_clip", "critic_lr", "weighting_alpha"}
+POSITIVE = {"lr", "lr_finish", "optim_eps", "grad_clip", "critic_lr", "weighting_alpha"}
 NON_NEGATIVE = {"checkpoint_seconds"}
 CHOICES = {"algo", "agent", "rnn_cell", "optimizer", "weighting", "device"}
 
