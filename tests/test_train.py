@@ -81,11 +81,16 @@ def test_same_seed_same_history_different_seed_differs():
     assert history_rows(c.history) != history_rows(a.history)
 
 
-@pytest.mark.parametrize("preset", ["two_step_paper", "memory"])
-def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset):
+@pytest.mark.parametrize(
+    "preset, extra",
+    [("two_step_paper", {}), ("memory", {}), ("memory", dict(lr_anneal_steps=600))],
+    ids=["two_step_paper", "memory", "memory-annealed-lr"],
+)
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset, extra):
     cfg = Config.preset(
-        preset, total_steps=900, eval_interval=150, eval_episodes=2, checkpoint_interval=300
-    )
+        preset, total_steps=900, eval_interval=150, eval_episodes=2, checkpoint_interval=300,
+        **extra,
+    )  # fmt: skip
     straight = train(cfg, progress=False)
 
     def interrupt_after_third_evaluation(row, count=[0]):  # noqa: B006 - a call counter
@@ -106,6 +111,41 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset):
     # resuming from the in-memory Result works as well
     again = train(cfg, resume_from=stopped, progress=False)
     assert_same_history(again.history, straight.history)
+
+
+@pytest.mark.parametrize("preset", ["memory", "coma_two_step"])
+def test_learning_rate_falls_linearly_then_stays(preset):
+    from qmix_tut.train import Trainer
+
+    cfg = Config.preset(preset, total_steps=400, eval_episodes=0)
+    cfg = cfg.replace(lr=1e-3, critic_lr=5e-4, lr_finish=2e-4, lr_anneal_steps=200)
+    trainer = Trainer(cfg)
+    learner = trainer.learner
+    optimizers = (
+        [learner.actor_optimizer, learner.critic_optimizer]
+        if preset.startswith("coma")
+        else [learner.optimizer]
+    )
+    bases = [cfg.lr, cfg.critic_lr][: len(optimizers)]
+    seen = []
+    while trainer.env_steps < cfg.total_steps:
+        trainer.round()
+        if learner.updates:  # the rates are set before each round's updates
+            fraction = min(trainer.env_steps / 200, 1.0)
+            lr = 1e-3 + fraction * (2e-4 - 1e-3)
+            for optimizer, base in zip(optimizers, bases, strict=True):
+                assert optimizer.param_groups[0]["lr"] == pytest.approx(base * lr / 1e-3)
+            seen.append(optimizers[0].param_groups[0]["lr"])
+    assert seen[0] > seen[-1] == pytest.approx(2e-4)  # it fell, and stayed at lr_finish
+
+
+def test_constant_learning_rate_is_left_alone_and_the_schedule_changes_the_run():
+    cfg = Config.preset("memory", total_steps=400, eval_interval=200, eval_episodes=2)
+    constant = train(cfg, progress=False)
+    again = train(cfg.replace(lr_anneal_steps=0, lr_finish=5e-5), progress=False)
+    assert_same_history(again.history, constant.history)  # lr_finish unused without a schedule
+    annealed = train(cfg.replace(lr_anneal_steps=200, lr_finish=5e-5), progress=False)
+    assert history_rows(annealed.history) != history_rows(constant.history)
 
 
 def test_periodic_and_final_checkpoints_and_run_dir(tmp_path):
