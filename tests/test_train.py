@@ -13,6 +13,7 @@ from history_helpers import assert_same_history, history_rows
 
 from qmix_tut import Config, load, train
 from qmix_tut.results import FILE_VERSION, HISTORY_KEYS, safe_load
+from qmix_tut.train import Trainer
 
 SMALL = dict(total_steps=600, eval_interval=100, buffer_size=64)
 
@@ -115,8 +116,6 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, preset, extra):
 
 @pytest.mark.parametrize("preset", ["memory", "coma_two_step"])
 def test_learning_rate_falls_linearly_then_stays(preset):
-    from qmix_tut.train import Trainer
-
     cfg = Config.preset(preset, total_steps=400, eval_episodes=0)
     cfg = cfg.replace(lr=1e-3, critic_lr=5e-4, lr_finish=2e-4, lr_anneal_steps=200)
     trainer = Trainer(cfg)
