@@ -6,6 +6,9 @@ level the team reaches once and to one it holds, per seed, with one thread and w
     python benchmarks/against_jaxmarl.py --quick               # a smoke run of a few seconds
     python benchmarks/against_jaxmarl.py --threads 1 --set batch_size=64 --set tau=0.002
                                                                # a candidate change to the preset
+    python benchmarks/against_jaxmarl.py --threads 1 --jaxmarl /tmp/jaxmarl/bin/python \
+        JaxMARL/baselines/QLearning/qmix_rnn.py --jaxmarl-episode-steps 26 25
+                                                               # JaxMARL measured side by side
 
 Each seed trains ``Config.preset("simple_spread")`` in a fresh Python process, so its CPU
 and wall seconds are counted from the process's start: importing torch, building the
@@ -20,6 +23,14 @@ it), the mean of the last 5 evaluations, the training env steps per CPU second a
 second (evaluation and start-up left out) and the start-up before the first step; then the medians over
 seeds, beside the JaxMARL figures of issue 19 and the ratio ours / JaxMARL for the held
 level. Run it on a quiet machine; JaxMARL itself is not needed (its figures are quoted).
+
+With ``--jaxmarl PYTHON SCRIPT`` JaxMARL is measured too, side by side: after each seed's
+runs of this package, ``benchmarks/jaxmarl_qmix.py`` runs JaxMARL's QMIX-RNN baseline
+script (``SCRIPT``, JaxMARL's ``baselines/QLearning/qmix_rnn.py``) on the same seed with
+``PYTHON`` (one that has ``jaxmarl[algs]`` installed), on one thread, timed the same way,
+for each episode length of ``--jaxmarl-episode-steps`` (26: the default config, whose MPE
+episodes are one step longer than mpe2's; 25: the same task as this package's). The
+verdict is then given against those measurements as well as against the quoted figures.
 """
 
 from __future__ import annotations
@@ -172,6 +183,36 @@ def run_once(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+JAXMARL_SCRIPT = Path(__file__).resolve().parent / "jaxmarl_qmix.py"
+
+
+def run_jaxmarl(
+    python: str,
+    script: Path,
+    seed: int,
+    episode_steps: int,
+    max_steps: int,
+    stop_after_held: int | None,
+) -> dict[str, Any]:
+    """One run of JaxMARL's QMIX-RNN baseline in a fresh process (``jaxmarl_qmix.py``)."""
+    with tempfile.TemporaryDirectory(prefix="qmix-tut-jaxmarl-") as folder:
+        out = Path(folder) / "run.json"
+        command = [python, str(JAXMARL_SCRIPT), str(script), "--seed", str(seed),
+                   "--episode-steps", str(episode_steps), "--max-steps", str(max_steps),
+                   "--json", str(out)]  # fmt: skip
+        if stop_after_held is not None:
+            command += ["--stop-after-held", str(stop_after_held)]
+        done = subprocess.run(
+            command, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False
+        )
+        if done.returncode != 0 or not out.is_file():
+            raise SystemExit(
+                f"JaxMARL, seed {seed}, {episode_steps}-step episodes, failed "
+                f"(exit status {done.returncode}):\n{done.stderr[-2000:]}"
+            )
+        return json.loads(out.read_text())
+
+
 def _point(curve: list[dict[str, float]], found: Any) -> dict[str, float] | None:
     if found is None:
         return None
@@ -223,17 +264,24 @@ def medians(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def verdict(m: dict[str, Any]) -> dict[str, Any]:
+def verdict(m: dict[str, Any], measured: dict[str, Any] | None = None) -> dict[str, Any]:
     """Issue 19's target for one thread count: held -48.6 in at most half of JaxMARL's CPU
     seconds (median against median), every seed holding it, and a final mean at least
-    JaxMARL's."""
-    jax_held = statistics.median(JAXMARL["held_hard_cpu_s"])
+    JaxMARL's. JaxMARL's figures are the quoted ones, or ``measured`` (``medians`` of
+    JaxMARL's runs measured here)."""
+    if measured is None:
+        jax_held = statistics.median(JAXMARL["held_hard_cpu_s"])
+        fastest = min(JAXMARL["held_hard_cpu_s"])
+        jax_final = statistics.median(JAXMARL["final"])
+    else:
+        jax_held = fastest = measured["held_hard"]["cpu"]
+        jax_final = measured["final"]
     ratio = m["held_hard"]["cpu"] / jax_held
     out = {
         "held_ratio": ratio,
-        "held_ratio_to_fastest": m["held_hard"]["cpu"] / min(JAXMARL["held_hard_cpu_s"]),
+        "held_ratio_to_fastest": m["held_hard"]["cpu"] / fastest,
         "every_seed_held": m["held_hard"]["never"] == 0,
-        "final_at_least_jaxmarl": m["final"] >= statistics.median(JAXMARL["final"]),
+        "final_at_least_jaxmarl": m["final"] >= jax_final,
     }
     out["met"] = bool(
         ratio <= TARGET_RATIO and out["every_seed_held"] and out["final_at_least_jaxmarl"]
@@ -293,92 +341,122 @@ def seed_table(runs: Sequence[dict[str, Any]], m: dict[str, Any]) -> list[str]:
     return lines
 
 
-def comparison_table(by_threads: dict[int, dict[str, Any]]) -> list[str]:
-    """Markdown rows: JaxMARL, ours per thread count, and ours when issue 19 was filed."""
+def comparison_table(
+    by_threads: dict[int, dict[str, Any]], measured: dict[int, dict[str, Any]] | None = None
+) -> list[str]:
+    """Markdown rows: JaxMARL as quoted, JaxMARL as ``measured`` here (``medians`` per
+    episode length), ours per thread count, and ours when issue 19 was filed."""
     ours = list(by_threads.items())
-    head = "| measure | JaxMARL | " + " | ".join(
-        f"qmix-tut, {t} thread{'s' if t > 1 else ''} (median of {m['seeds']})" for t, m in ours
+    here = list((measured or {}).items())
+    head = (
+        "| measure | JaxMARL (issue 19) | "
+        + "".join(f"JaxMARL here, {e}-step episodes (median of {m['seeds']}) | " for e, m in here)
+        + " | ".join(
+            f"qmix-tut, {t} thread{'s' if t > 1 else ''} (median of {m['seeds']})" for t, m in ours
+        )
     )
     head += " | qmix-tut in issue 19 |"
-    lines = [head, "|---|" + "---:|" * (len(ours) + 2)]
+    lines = [head, "|---|" + "---:|" * (len(here) + len(ours) + 2)]
     j, old = JAXMARL, ISSUE_19_OURS
 
-    def row(label: str, jax: str, cells: list[str], before: str) -> None:
+    def row(label: str, jax: str, cell: Any, before: str) -> None:
+        cells = [cell(m) for _, m in here] + [cell(m) for _, m in ours]
         lines.append(f"| {label} | {jax} | " + " | ".join(cells) + f" | {before} |")
 
     row(
         "training env steps per CPU second",
         _values(j["train_steps_per_cpu_s"], joiner="-"),
-        [f"{m['train_steps_per_cpu_s']:,.0f}" for _, m in ours],
+        lambda m: f"{m['train_steps_per_cpu_s']:,.0f}",
         _values(old["train_steps_per_cpu_s"], joiner="-"),
     )
     row(
         "training env steps per wall second",
         "",
-        [f"{m['train_steps_per_wall_s']:,.0f}" for _, m in ours],
+        lambda m: f"{m['train_steps_per_wall_s']:,.0f}",
         "",
     )
     row(
         "start-up before the first step (CPU s)",
         f"about {j['startup_cpu_s'][0]:.0f}",
-        [f"{m['startup_cpu_s']:.1f}" for _, m in ours],
+        lambda m: f"{m['startup_cpu_s']:.1f}",
         f"about {old['startup_cpu_s'][0]:.0f}",
     )
     row(
         "CPU s from process start to the first evaluation >= -57",
         _values(j["first_easy_cpu_s"]),
-        [_seconds(m, "first_easy") for _, m in ours],
+        lambda m: _seconds(m, "first_easy"),
         _values(old["first_easy_cpu_s"]),
     )
     row(
         "CPU s from process start to the first evaluation >= -48.6",
         f"{j['first_hard_cpu_s'][0]:.0f} ({j['first_hard_steps'][0]:,} steps)",
-        [_seconds(m, "first_hard") for _, m in ours],
+        lambda m: _seconds(m, "first_hard"),
         f"{old['first_hard_cpu_s'][0]:.0f} ({old['first_hard_steps'][0]:,} steps)",
     )
     row(
         f"CPU s until the mean of {HELD_WINDOW} consecutive evaluations >= -48.6 (held)",
         f"{_values(j['held_hard_cpu_s'])} "
         f"({_values([s / 1e6 for s in j['held_hard_steps']], '{:.1f}M')} steps)",
-        [_seconds(m, "held_hard") for _, m in ours],
+        lambda m: _seconds(m, "held_hard"),
         "never within 200,000 steps",
     )
     row(
         "wall s from process start until held -48.6",
         "",
-        [_seconds(m, "held_hard", "wall") for _, m in ours],
+        lambda m: _seconds(m, "held_hard", "wall"),
         "",
     )
     row(
         f"mean of the last {HELD_WINDOW} evaluations at the end",
         _values(j["final"], "{:.1f}"),
-        [f"{m['final']:.1f} (median)" for _, m in ours],
+        lambda m: f"{m['final']:.1f} (median)",
         _values(old["final"], "{:.1f}", ", "),
     )
     return lines
 
 
-def verdict_lines(by_threads: dict[int, dict[str, Any]]) -> list[str]:
-    jax_held = statistics.median(JAXMARL["held_hard_cpu_s"])
-    jax_final = statistics.median(JAXMARL["final"])
+def verdict_lines(
+    by_threads: dict[int, dict[str, Any]], measured: dict[int, dict[str, Any]] | None = None
+) -> list[str]:
+    """The target per thread count, against the quoted JaxMARL figures and against each
+    episode length of JaxMARL ``measured`` here."""
+    against: list[tuple[str, dict[str, Any] | None, float, float]] = [
+        ("JaxMARL in issue 19", None, statistics.median(JAXMARL["held_hard_cpu_s"]),
+         statistics.median(JAXMARL["final"]))
+    ]  # fmt: skip
+    for episode_steps, jm in (measured or {}).items():
+        name = f"JaxMARL measured here, {episode_steps}-step episodes"
+        against.append((name, jm, jm["held_hard"]["cpu"], jm["final"]))
     lines = []
     for threads, m in by_threads.items():
-        v = verdict(m)
         held = m["held_hard"]
-        ratio = "undefined (not held by most seeds)" if not math.isfinite(held["cpu"]) else (
-            f"{held['cpu']:.1f} / {jax_held:.0f} = {v['held_ratio']:.2f} "
-            f"(against JaxMARL's faster run, {min(JAXMARL['held_hard_cpu_s']):.0f} s: "
-            f"{v['held_ratio_to_fastest']:.2f})"
-        )  # fmt: skip
         lines += [
             f"{threads} thread{'s' if threads > 1 else ''}:",
-            f"  held -48.6, CPU s ours / JaxMARL (medians): {ratio}; target <= {TARGET_RATIO}",
-            f"  every seed holds -48.6: {'yes' if v['every_seed_held'] else 'no'} "
+            f"  every seed holds -48.6: {'yes' if held['never'] == 0 else 'no'} "
             f"({m['seeds'] - held['never']} of {m['seeds']})",
-            f"  mean of the last {HELD_WINDOW} evaluations, median {m['final']:.2f} against "
-            f"JaxMARL's {jax_final:.2f}: {'at least' if v['final_at_least_jaxmarl'] else 'below'}",
-            f"  issue 19's target: {'met' if v['met'] else 'not met'}",
         ]
+        for name, jm, jax_held, jax_final in against:
+            v = verdict(m, jm)
+            if not math.isfinite(held["cpu"]):
+                ratio = "undefined (not held by most of our seeds)"
+            elif not math.isfinite(jax_held):
+                ratio = f"{held['cpu']:.1f} / never (not held by most of JaxMARL's seeds)"
+            else:
+                ratio = f"{held['cpu']:.1f} / {jax_held:.1f} = {v['held_ratio']:.2f}"
+                if jm is None:
+                    ratio += (
+                        f" (against JaxMARL's faster run, {min(JAXMARL['held_hard_cpu_s']):.0f}"
+                        f" s: {v['held_ratio_to_fastest']:.2f})"
+                    )
+            lines += [
+                f"  against {name}:",
+                f"    held -48.6, CPU s ours / JaxMARL (medians): {ratio}; target <= "
+                f"{TARGET_RATIO}",
+                f"    mean of the last {HELD_WINDOW} evaluations, median {m['final']:.2f} "
+                f"against JaxMARL's {jax_final:.2f}: "
+                f"{'at least' if v['final_at_least_jaxmarl'] else 'below'}",
+                f"    issue 19's target: {'met' if v['met'] else 'not met'}",
+            ]
     return lines
 
 
@@ -429,6 +507,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 1 seed, 1 thread, 1,200 steps"
     )
+    parser.add_argument(
+        "--jaxmarl", nargs=2, metavar=("PYTHON", "SCRIPT"),
+        help="measure JaxMARL side by side: PYTHON has jaxmarl[algs] installed, SCRIPT is "
+        "JaxMARL's baselines/QLearning/qmix_rnn.py (see benchmarks/jaxmarl_qmix.py)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jaxmarl-episode-steps", type=int, nargs="+", choices=(26, 25), default=[26],
+        help="with --jaxmarl: 26 (default, JaxMARL's default config) and/or 25 (mpe2's length)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jaxmarl-max-steps", type=int, default=2_000_000,
+        help="with --jaxmarl: env steps per JaxMARL run at most (default 2,000,000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jaxmarl-stop-after-held", type=int, metavar="N",
+        help="with --jaxmarl: end a JaxMARL run N evaluations after it holds -48.6",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 5)
     threads = args.threads or ([1] if args.quick else [1, 2])
@@ -443,6 +538,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--threads names a thread count twice: {threads}")
     if args.json is not None and not args.json.parent.is_dir():
         parser.error(f"--json: no folder {str(args.json.parent)!r} to write into")
+    if args.jaxmarl is not None:
+        python, script = args.jaxmarl
+        if shutil.which(python) is None:
+            parser.error(f"--jaxmarl: no Python {python!r} to run JaxMARL with")
+        if not Path(script).is_file():
+            parser.error(
+                f"--jaxmarl: no file {script!r} (JaxMARL's baselines/QLearning/qmix_rnn.py)"
+            )
+        if args.jaxmarl_max_steps < 1:
+            parser.error(f"--jaxmarl-max-steps must be at least 1, got {args.jaxmarl_max_steps}")
+        if args.jaxmarl_stop_after_held is not None and args.jaxmarl_stop_after_held < 0:
+            parser.error(
+                f"--jaxmarl-stop-after-held must be at least 0, got {args.jaxmarl_stop_after_held}"
+            )
+    jax_lengths = list(dict.fromkeys(args.jaxmarl_episode_steps)) if args.jaxmarl else []
     from qmix_tut.config import Config  # torch-free
     from qmix_tut.sweep import parse_settings
 
@@ -480,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  warm-up (not timed below): 2,000 steps, {raw['cpu']:.1f} CPU s, "
               f"{raw['wall']:.1f} wall s, compiling into {cache}", flush=True)  # fmt: skip
     runs: dict[int, list[dict[str, Any]]] = {t: [] for t in threads}
+    jax_runs: dict[int, list[dict[str, Any]]] = {length: [] for length in jax_lengths}
     for seed in range(seeds):
         for t in threads:
             run = summarise(run_once(seed, t, steps, overrides, cache), seed, t)
@@ -488,15 +599,34 @@ def main(argv: list[str] | None = None) -> int:
                   f"{_at(run['first_easy'])}; first >= -48.6 {_at(run['first_hard'])}; held "
                   f"-48.6 {_at(run['held_hard'])}; mean of the last {HELD_WINDOW} evaluations "
                   f"{run['final']:.2f}", flush=True)  # fmt: skip
+        for length in jax_lengths:  # JaxMARL on the same seed, straight after ours
+            raw = run_jaxmarl(args.jaxmarl[0], Path(args.jaxmarl[1]).resolve(), seed, length,
+                              args.jaxmarl_max_steps, args.jaxmarl_stop_after_held)  # fmt: skip
+            run = summarise(raw, seed, 1)
+            run.update(episode_steps=length, jax=raw.get("jax"), jaxmarl=raw.get("jaxmarl"))
+            jax_runs[length].append(run)
+            print(f"  seed {seed}, JaxMARL {length}-step episodes, k steps / CPU s / wall s: "
+                  f"first >= -57 {_at(run['first_easy'])}; first >= -48.6 "
+                  f"{_at(run['first_hard'])}; held -48.6 {_at(run['held_hard'])}; mean of the "
+                  f"last {HELD_WINDOW} evaluations {run['final']:.2f}", flush=True)  # fmt: skip
     by_threads = {t: medians(rs) for t, rs in runs.items()}
+    measured = {length: medians(rs) for length, rs in jax_runs.items()}
     for t in threads:
         print(f"\n{t} thread{'s' if t > 1 else ''}: env steps (k) / CPU s / wall s from process "
               "start; held: the mean of 5 consecutive evaluations")  # fmt: skip
         print("\n".join(seed_table(runs[t], by_threads[t])))
-    print(f"\nBeside JaxMARL ({JAXMARL_SOURCE}):\n")
-    print("\n".join(comparison_table(by_threads)))
+    for length in jax_lengths:
+        print(f"\nJaxMARL measured here, {length}-step episodes, 1 thread (its tests run inside "
+              "its compiled loop, so its steps per second include them):")  # fmt: skip
+        print("\n".join(seed_table(jax_runs[length], measured[length])))
+    print(
+        f"\nBeside JaxMARL ({JAXMARL_SOURCE}"
+        + (", and JaxMARL measured here side by side" if jax_lengths else "")
+        + "):\n"
+    )
+    print("\n".join(comparison_table(by_threads, measured)))
     print()
-    print("\n".join(verdict_lines(by_threads)))
+    print("\n".join(verdict_lines(by_threads, measured)))
     if args.json is not None:
         torch_version = next((r["torch"] for rs in runs.values() for r in rs), None)
         data = {
@@ -512,6 +642,16 @@ def main(argv: list[str] | None = None) -> int:
             "medians": {str(t): m for t, m in by_threads.items()},
             "verdict": {str(t): verdict(m) for t, m in by_threads.items()},
         }  # fmt: skip
+        if jax_lengths:
+            data["jaxmarl_measured"] = {
+                "python": args.jaxmarl[0], "script": args.jaxmarl[1],
+                "max_steps": args.jaxmarl_max_steps,
+                "stop_after_held": args.jaxmarl_stop_after_held,
+                "runs": {str(e): rs for e, rs in jax_runs.items()},
+                "medians": {str(e): m for e, m in measured.items()},
+                "verdict": {f"{t} thread(s), {e}-step episodes": verdict(m, measured[e])
+                            for t, m in by_threads.items() for e in jax_lengths},
+            }  # fmt: skip
         args.json.write_text(json.dumps(_json_safe(data), indent=1) + "\n")
         print(f"\nwrote {args.json}")
     if cache is not None:

@@ -196,6 +196,125 @@ def test_against_jaxmarl_quick_run_in_a_fresh_process(tmp_path):
     assert bad.returncode == 2 and "--compile-cache" in bad.stderr and "Traceback" not in bad.stderr
 
 
+FAKE_JAXMARL = """
+import json, sys
+args = sys.argv[1:]
+seed, length = int(args[args.index("--seed") + 1]), int(args[args.index("--episode-steps") + 1])
+assert args[0].endswith("jaxmarl_qmix.py") and args[1].endswith("qmix_rnn.py")
+# a stand-in for JaxMARL: rises 4 return points per test, the 25-step runs 4 points higher
+curve = [{"env_steps": 2496 * (i + 1), "eval_return": -120.0 + 4 * i + (4 if length == 25 else 0),
+          "cpu": 30.0 + 2 * i + seed, "wall": 31.0 + 2 * i + seed, "eval_cpu": 0.0,
+          "eval_wall": 0.0} for i in range(30)]
+out = {"curve": curve, "cpu": 95.0, "wall": 96.0, "eval_cpu": 0.0, "eval_wall": 0.0,
+       "jax": "stand-in", "jaxmarl": "stand-in"}
+open(args[args.index("--json") + 1], "w").write(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_against_jaxmarl_measures_jaxmarl_side_by_side(tmp_path):
+    """--jaxmarl runs benchmarks/jaxmarl_qmix.py with the Python given, after each seed of
+    ours, and compares against those runs; here that Python is a stand-in that writes a
+    known curve, as JaxMARL is not installed beside this package."""
+    import json
+    import os
+    import subprocess
+
+    fake = tmp_path / "fake.py"
+    fake.write_text(FAKE_JAXMARL)
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+    python.chmod(0o755)
+    script = tmp_path / "qmix_rnn.py"
+    script.write_text("# JaxMARL's script would be here\n")
+    out = tmp_path / "side.json"
+    command = [sys.executable, str(BENCH / "against_jaxmarl.py"), "--quick", "--json", str(out),
+               "--jaxmarl", str(python), str(script), "--jaxmarl-episode-steps", "26", "25"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "JaxMARL measured here, 26-step episodes, 1 thread" in done.stdout
+    assert "against JaxMARL measured here, 25-step episodes:" in done.stdout
+    assert "| JaxMARL here, 26-step episodes (median of 1) |" in done.stdout
+    data = json.loads(out.read_text())["jaxmarl_measured"]
+    long, short = data["runs"]["26"][0], data["runs"]["25"][0]
+    # held -48.6: the mean of 5 tests, -120 + 4 i for i = 16..20 is -48 (i = 20)
+    assert long["held_hard"] == {"env_steps": 2496 * 21, "cpu": 70.0, "wall": 71.0}
+    assert short["held_hard"]["env_steps"] == 2496 * 20  # 4 points higher: one test sooner
+    assert long["first_easy"]["env_steps"] == 2496 * 17 and long["startup_cpu_s"] == 30.0
+    assert data["medians"]["26"]["held_hard"]["cpu"] == 70.0
+    verdicts = data["verdict"]
+    assert set(verdicts) == {"1 thread(s), 26-step episodes", "1 thread(s), 25-step episodes"}
+    for bad, message in (
+        (["--jaxmarl", str(tmp_path / "nopython"), str(script)], "no Python"),
+        (["--jaxmarl", str(python), str(tmp_path / "none.py")], "no file"),
+        (["--jaxmarl", str(python), str(script), "--jaxmarl-episode-steps", "24"], "invalid"),
+        (["--jaxmarl", str(python), str(script), "--jaxmarl-max-steps", "0"], "at least 1"),
+    ):
+        wrong = subprocess.run(
+            [sys.executable, str(BENCH / "against_jaxmarl.py"), "--quick", *bad],
+            capture_output=True, text=True, check=False, env={**os.environ},
+        )  # fmt: skip
+        assert wrong.returncode == 2 and message in wrong.stderr, wrong.stderr
+        assert "Traceback" not in wrong.stderr
+
+
+jaxmarl_qmix = _load("jaxmarl_qmix")
+
+
+def test_jaxmarl_run_config_is_the_default_with_tests_every_twelve_updates():
+    config = jaxmarl_qmix.run_config(3, 26)
+    assert config["SEED"] == 3 and config["NUM_SEEDS"] == 1 and config["NUM_STEPS"] == 26
+    updates = int(config["TOTAL_TIMESTEPS"]) // 26 // 8
+    assert int(updates * config["TEST_INTERVAL"]) == 12  # make_train's test rule
+    assert config["TEST_NUM_ENVS"] == 16 and config["TEST_NUM_STEPS"] == 30
+    assert config["ENV_KWARGS"] == {} and config["LR"] == 0.005 and config["GAMMA"] == 0.9
+    short = jaxmarl_qmix.run_config(0, 25)
+    assert short["ENV_KWARGS"] == {"max_steps": 24} and short["NUM_STEPS"] == 25
+    assert int(int(1e7) // 25 // 8 * short["TEST_INTERVAL"]) == 12
+    assert short["TEST_NUM_STEPS"] == 25
+    assert jaxmarl_qmix.DEFAULT["NUM_STEPS"] == 26  # the default config is left as it is
+
+
+def test_jaxmarl_recorder_keeps_every_twelfth_update_and_stops_once_held():
+    class Stop(Exception):
+        pass
+
+    recorder = jaxmarl_qmix.Recorder(None, max_steps=10**9, stop_after_held=2)
+    recorder.finish = lambda: (_ for _ in ()).throw(Stop())  # type: ignore[method-assign]
+    returns = iter([-60.0, -50.0, -48.0, -48.0, -48.0, -48.0, -47.0, -46.0, -45.0])
+    with pytest.raises(Stop):
+        for update in range(1, 200):
+            metrics = {"update_steps": [update], "env_step": [208 * update]}
+            metrics["test_returned_episode_returns"] = [next(returns) if update % 12 == 0 else 0.0]
+            recorder.log(metrics)
+    # held at the 6th test (-50, -48 x 4: mean -48.4); 2 tests more, then the run ends
+    assert [row["env_steps"] for row in recorder.curve] == [208 * 12 * k for k in range(1, 9)]
+    assert jaxmarl_qmix.held_at([-60, -50, -48, -48, -48, -48]) == 5
+    assert jaxmarl_qmix.held_at([-60, -50, -48, -48, -48]) is None
+
+
+def test_jaxmarl_script_errors_are_clear(tmp_path):
+    import subprocess
+
+    runner = str(BENCH / "jaxmarl_qmix.py")
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    needs = tmp_path / "needs.py"
+    needs.write_text("import a_module_that_is_not_there\n")
+    for args, message in (
+        ([str(tmp_path / "missing.py")], "no file"),
+        ([str(empty)], "has no make_train, env_from_config, wandb"),
+        ([str(needs)], "needs a_module_that_is_not_there"),
+        ([str(empty), "--seed", "-1"], "--seed must be at least 0"),
+        ([str(empty), "--episode-steps", "30"], "invalid choice"),
+    ):
+        done = subprocess.run(
+            [sys.executable, runner, *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
 @pytest.mark.slow
 def test_against_jaxmarl_times_a_compiled_learner_with_a_warm_cache(tmp_path):
     import json
