@@ -23,6 +23,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,7 +355,11 @@ def safe_load(path: str | Path) -> dict:
     if path.stat().st_size == 0:
         raise ValueError(f"{path} is empty, not a readable qmix_tut file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            # a damaged or foreign pickle makes torch warn about its protocol first; the
+            # error below says what is wrong (this package's files load without it)
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for damaged or foreign files
         raise ValueError(
             f"{path} is not a readable qmix_tut file (truncated, corrupt or foreign): "

@@ -224,6 +224,8 @@ PROCESS_CASES = [
     (["train", "--preset", "two_step_paper", "--set", "buffer_size=1000000000000"], "memory"),
     (["train", "--preset", "two_step_paper", "--threads", "1000000"], "threads"),
     (["eval", "{root}/truncated"], "readable"),
+    # a damaged pickle: torch's own warning about its protocol must not reach the terminal
+    (["train", "--resume", "{root}/garbage", "--steps", "400"], "not a readable qmix_tut file"),
 ]
 
 
