@@ -35,6 +35,7 @@ agents, which is the team's summed reward that this package reports.
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import json
 import os
@@ -45,8 +46,15 @@ from pathlib import Path
 from typing import Any
 
 STARTED = time.time()
-HARD, WINDOW = -48.6, 5
-"""The level timed, and the evaluations whose mean must reach it for it to be held."""
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# torch-free (numpy only), so it imports in JaxMARL's environment too
+import numpy as np  # noqa: E402
+
+from qmix_tut.stats import HELD_WINDOW, held_level  # noqa: E402
+
+HARD = -48.6
+"""The level timed (held: the mean of ``HELD_WINDOW`` consecutive evaluations)."""
 TEST_EVERY = 12
 """Updates between greedy tests: 12 x 8 envs x 26 steps = 2,496 env steps."""
 TEST_EPISODES = 16
@@ -108,13 +116,10 @@ def run_config(seed: int, episode_steps: int) -> dict[str, Any]:
     return config
 
 
-def held_at(returns: list[float], target: float = HARD, window: int = WINDOW) -> int | None:
-    """Index of the first evaluation ending ``window`` consecutive ones whose mean is at
-    or above ``target`` (qmix_tut.stats.held_level's rule), or None."""
-    for end in range(window, len(returns) + 1):
-        if sum(returns[end - window : end]) / window >= target:
-            return end - 1
-    return None
+def held_at(returns: list[float], target: float = HARD) -> int | None:
+    """Index of the evaluation at which ``target`` is first held (``held_level``), or None."""
+    point = held_level(range(len(returns)), returns, target, HELD_WINDOW)
+    return None if point is None else point.index
 
 
 class Recorder:
@@ -125,11 +130,10 @@ class Recorder:
         self.out, self.max_steps, self.stop_after_held = out, max_steps, stop_after_held
         self.curve: list[dict[str, float]] = []
         self.first_callback_cpu: float | None = None
+        self.held: int | None = None  # the evaluation at which -48.6 is first held
         self.extra: dict[str, Any] = {}
 
     def log(self, metrics: dict[str, Any]) -> None:
-        import numpy as np
-
         if self.first_callback_cpu is None:
             self.first_callback_cpu = cpu_seconds()
         updates = int(np.asarray(metrics["update_steps"]).reshape(-1)[0])
@@ -141,11 +145,12 @@ class Recorder:
             {"env_steps": steps, "eval_return": value, "cpu": cpu_seconds(),
              "wall": time.time() - STARTED, "eval_cpu": 0.0, "eval_wall": 0.0}
         )  # fmt: skip
-        held = held_at([row["eval_return"] for row in self.curve])
+        if self.held is None:  # found once; the curve is not scanned again after that
+            self.held = held_at([row["eval_return"] for row in self.curve])
         if steps >= self.max_steps or (
-            held is not None
+            self.held is not None
             and self.stop_after_held is not None
-            and len(self.curve) - 1 >= held + self.stop_after_held
+            and len(self.curve) - 1 >= self.held + self.stop_after_held
         ):
             self.finish()
 
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "script": str(args.script),
     }
     baseline.wandb = recorder  # the script calls wandb.log(metrics) after every update
-    env, _ = baseline.env_from_config(json.loads(json.dumps(config)))
+    env, _ = baseline.env_from_config(copy.deepcopy(config))
     rngs = jax.random.split(jax.random.PRNGKey(config["SEED"]), config["NUM_SEEDS"])
     train = jax.jit(jax.vmap(baseline.make_train(config, env)))
     jax.block_until_ready(train(rngs))

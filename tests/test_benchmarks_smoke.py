@@ -217,7 +217,6 @@ def test_against_jaxmarl_measures_jaxmarl_side_by_side(tmp_path):
     ours, and compares against those runs; here that Python is a stand-in that writes a
     known curve, as JaxMARL is not installed beside this package."""
     import json
-    import os
     import subprocess
 
     fake = tmp_path / "fake.py"
@@ -252,7 +251,7 @@ def test_against_jaxmarl_measures_jaxmarl_side_by_side(tmp_path):
     ):
         wrong = subprocess.run(
             [sys.executable, str(BENCH / "against_jaxmarl.py"), "--quick", *bad],
-            capture_output=True, text=True, check=False, env={**os.environ},
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert wrong.returncode == 2 and message in wrong.stderr, wrong.stderr
         assert "Traceback" not in wrong.stderr
